@@ -1,0 +1,69 @@
+"""Runs a sans-IO core's timers on the asyncio loop's clock.
+
+The ACD, the IVR runner and the SIP transaction layer expose ``next_deadline()`` and take
+``now`` in ``advance(now)``; this adapter is the only place that waits for those deadlines in
+production (the simulator uses its own virtual clock instead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from typing import Protocol, TypeVar
+
+A = TypeVar("A")
+A_co = TypeVar("A_co", covariant=True)
+
+
+class TimedCore(Protocol[A_co]):
+    def next_deadline(self) -> float | None: ...
+
+    def advance(self, now: float) -> Iterable[A_co]: ...
+
+
+class DeadlineDriver:
+    """Keeps exactly one loop timer armed at the core's earliest deadline.
+
+    Call :meth:`rearm` after every command given to the core, since a command may add or
+    remove deadlines. Actions produced when a deadline fires go to ``perform``.
+    """
+
+    def __init__(
+        self,
+        core: TimedCore[A],
+        perform: Callable[[list[A]], None],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self._core = core
+        self._perform = perform
+        self._loop = loop
+        self._handle: asyncio.TimerHandle | None = None
+        self._armed_for: float | None = None
+
+    def now(self) -> float:
+        return self._loop.time()
+
+    def rearm(self) -> None:
+        deadline = self._core.next_deadline()
+        if deadline == self._armed_for:
+            return
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self._armed_for = deadline
+        if deadline is not None:
+            self._handle = self._loop.call_at(deadline, self._fire)
+
+    def _fire(self) -> None:
+        self._handle = None
+        self._armed_for = None
+        actions = list(self._core.advance(self._loop.time()))
+        if actions:
+            self._perform(actions)
+        self.rearm()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._handle = None
+        self._armed_for = None
