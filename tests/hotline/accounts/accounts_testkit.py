@@ -1,0 +1,16 @@
+"""Test helpers shared by the accounts tests (a module name no other test folder uses)."""
+
+from __future__ import annotations
+
+
+class FakeClock:
+    """A clock the test moves by hand: every service takes time as an input."""
+
+    def __init__(self, now: float = 1_780_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -1,0 +1,52 @@
+"""SIP digest HA1 lookup backed by accounts (RFC 7616 §3.4.2), for MD5 and SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline.accounts.credentials import SipCredentialStore
+from hotline.accounts.models import SipCredential
+from hotline.accounts.permissions import Role
+from hotline.accounts.service import AccountService
+
+INITIAL = "Initial-Pw-2026"
+NEW = "Blue-Kettle-Morning-7"
+
+
+async def test_ha1_for_md5_and_sha256_follows_the_password(
+    accounts: AccountService,
+    credentials: SipCredentialStore,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await accounts.create_account(
+        None, username="agent1042", agent_number="1042", role=Role.AGENT, initial_password=INITIAL
+    )
+    md5 = hashlib.md5(f"1042:hotline:{INITIAL}".encode()).hexdigest()
+    sha = hashlib.sha256(f"1042:hotline:{INITIAL}".encode()).hexdigest()
+    assert credentials.lookup_ha1("1042", "hotline", "MD5") == md5
+    assert credentials.lookup_ha1("1042", "hotline", "md5") == md5
+    assert credentials.lookup_ha1("1042", "hotline", "SHA-256") == sha
+    assert credentials.lookup_ha1("1042", "hotline", "SHA-256-sess") == sha
+    other = hashlib.sha256(f"1042:backup.example:{INITIAL}".encode()).hexdigest()
+    assert credentials.lookup_ha1("1042", "backup.example", "SHA-256") == other
+    assert credentials.lookup_ha1("1042", "elsewhere", "MD5") is None
+    assert credentials.lookup_ha1("9999", "hotline", "MD5") is None
+    assert credentials.lookup_ha1("1042", "hotline", "SHA-512-256") is None
+
+    info = await accounts.login("1042", INITIAL)
+    assert info.token is not None
+    await accounts.change_password(info.token, INITIAL, NEW)
+    new_md5 = hashlib.md5(f"1042:hotline:{NEW}".encode()).hexdigest()
+    assert credentials.lookup_ha1("1042", "hotline", "MD5") == new_md5
+
+    # A fresh store (another process, a restart) reads the same from the table.
+    restarted = SipCredentialStore(["hotline", "backup.example"])
+    await restarted.load(sessions)
+    assert restarted.lookup_ha1("1042", "hotline", "MD5") == new_md5
+    async with sessions() as session:
+        stored = (await session.execute(select(SipCredential.ha1))).scalars().all()
+    assert len(stored) == 4
+    assert all(NEW not in value and INITIAL not in value for value in stored)
