@@ -58,8 +58,10 @@ def _poisson_weights(mean: float) -> NDArray[np.float64]:
     """P(Poisson(mean) = i) for i = 0 … until the remaining mass is negligible."""
     count = int(mean + 12.0 * math.sqrt(mean) + 40.0)
     i = np.arange(count, dtype=np.float64)
-    log_pmf = -mean + i * (math.log(mean) if mean > 0.0 else 0.0) - np.array(
-        [math.lgamma(k + 1.0) for k in range(count)]
+    log_pmf = (
+        -mean
+        + i * (math.log(mean) if mean > 0.0 else 0.0)
+        - np.array([math.lgamma(k + 1.0) for k in range(count)])
     )
     if mean == 0.0:
         log_pmf = np.where(i == 0, 0.0, -np.inf)

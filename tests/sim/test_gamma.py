@@ -59,12 +59,8 @@ def test_weighted_series_is_the_mean_of_the_truncated_geometric_like_weights() -
 
 def test_sum_over_p_matches_term_by_term_evaluation() -> None:
     x, z = 7.5, 20.0
-    direct = sum(
-        math.exp(gamma.log_lower_regularized(x + k, z)) / (x + k) for k in range(1, 200)
-    )
-    assert math.exp(gamma.log_sum_lower_regularized_over(x, z)) == pytest.approx(
-        direct, rel=1e-12
-    )
+    direct = sum(math.exp(gamma.log_lower_regularized(x + k, z)) / (x + k) for k in range(1, 200))
+    assert math.exp(gamma.log_sum_lower_regularized_over(x, z)) == pytest.approx(direct, rel=1e-12)
 
 
 @pytest.mark.parametrize(("x", "z"), [(0.0, 1.0), (-1.0, 1.0), (1.0, -0.5), (math.inf, 1.0)])

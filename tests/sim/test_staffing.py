@@ -40,8 +40,14 @@ def exact_erlang_c(agents: int, load: Fraction) -> Fraction:
 
 @pytest.mark.parametrize(
     ("agents", "load"),
-    [(1, Fraction(1, 2)), (2, Fraction(1)), (14, Fraction(10)), (60, Fraction(523, 10)),
-     (500, Fraction(480)), (300, Fraction(3, 2))],
+    [
+        (1, Fraction(1, 2)),
+        (2, Fraction(1)),
+        (14, Fraction(10)),
+        (60, Fraction(523, 10)),
+        (500, Fraction(480)),
+        (300, Fraction(3, 2)),
+    ],
 )
 def test_erlang_b_and_c_equal_exact_rational_arithmetic(agents: int, load: Fraction) -> None:
     assert erlang_b(agents, float(load)) == pytest.approx(
@@ -100,8 +106,9 @@ def test_erlang_a_closed_form_equals_the_brute_force_chain(traffic: Traffic, age
     assert_figures_close(formula, brute, rel=1e-8)
 
 
-@pytest.mark.parametrize(("traffic", "agents"), [(Traffic(100 / 1800, 180.0), 13),
-                                                (Traffic(3.0, 60.0), 190)])
+@pytest.mark.parametrize(
+    ("traffic", "agents"), [(Traffic(100 / 1800, 180.0), 13), (Traffic(3.0, 60.0), 190)]
+)
 def test_erlang_c_closed_form_equals_the_brute_force_chain(traffic: Traffic, agents: int) -> None:
     assert_figures_close(figures(traffic, agents), chain_figures(traffic, agents), rel=1e-9)
 
@@ -123,9 +130,13 @@ def test_erlang_a_tends_to_erlang_b_when_nobody_waits() -> None:
 
 @pytest.mark.parametrize(
     "target",
-    [StaffingTarget(service_level=0.8), StaffingTarget(service_level=0.8, offered_definition=True),
-     StaffingTarget(asa=5.0), StaffingTarget(abandon=0.02),
-     StaffingTarget(service_level=0.9, abandon=0.01, asa=3.0)],
+    [
+        StaffingTarget(service_level=0.8),
+        StaffingTarget(service_level=0.8, offered_definition=True),
+        StaffingTarget(asa=5.0),
+        StaffingTarget(abandon=0.02),
+        StaffingTarget(service_level=0.9, abandon=0.01, asa=3.0),
+    ],
 )
 def test_agents_needed_is_the_least_staffing_meeting_the_target(target: StaffingTarget) -> None:
     traffic = Traffic(arrival_rate=0.4, mean_handle_time=240.0, mean_patience=90.0)
@@ -141,9 +152,11 @@ def test_erlang_c_on_an_overloaded_queue_says_it_is_unstable() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"arrival_rate": -1.0, "mean_handle_time": 1.0}, "arrival rate"),
-     ({"arrival_rate": 1.0, "mean_handle_time": 0.0}, "mean handle time"),
-     ({"arrival_rate": 1.0, "mean_handle_time": 1.0, "mean_patience": 0.0}, "mean patience")],
+    [
+        ({"arrival_rate": -1.0, "mean_handle_time": 1.0}, "arrival rate"),
+        ({"arrival_rate": 1.0, "mean_handle_time": 0.0}, "mean handle time"),
+        ({"arrival_rate": 1.0, "mean_handle_time": 1.0, "mean_patience": 0.0}, "mean patience"),
+    ],
 )
 def test_impossible_traffic_is_refused_by_name(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(StaffingError, match=message):
