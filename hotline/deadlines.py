@@ -8,6 +8,7 @@ production (the simulator uses its own virtual clock instead).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable
 from typing import Protocol, TypeVar
 
@@ -25,7 +26,9 @@ class DeadlineDriver:
     """Keeps exactly one loop timer armed at the core's earliest deadline.
 
     Call :meth:`rearm` after every command given to the core, since a command may add or
-    remove deadlines. Actions produced when a deadline fires go to ``perform``.
+    remove deadlines. Actions produced when a deadline fires go to ``perform``. The core's
+    times are on ``clock`` (wall-clock epoch seconds by default, so records and 15-minute
+    reporting intervals line up with the calendar); the loop only supplies the waiting.
     """
 
     def __init__(
@@ -33,15 +36,18 @@ class DeadlineDriver:
         core: TimedCore[A],
         perform: Callable[[list[A]], None],
         loop: asyncio.AbstractEventLoop,
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._core = core
         self._perform = perform
         self._loop = loop
+        self._clock = clock
         self._handle: asyncio.TimerHandle | None = None
         self._armed_for: float | None = None
 
     def now(self) -> float:
-        return self._loop.time()
+        return self._clock()
 
     def rearm(self) -> None:
         deadline = self._core.next_deadline()
@@ -52,12 +58,13 @@ class DeadlineDriver:
             self._handle = None
         self._armed_for = deadline
         if deadline is not None:
-            self._handle = self._loop.call_at(deadline, self._fire)
+            delay = max(0.0, deadline - self._clock())
+            self._handle = self._loop.call_later(delay, self._fire)
 
     def _fire(self) -> None:
         self._handle = None
         self._armed_for = None
-        actions = list(self._core.advance(self._loop.time()))
+        actions = list(self._core.advance(self._clock()))
         if actions:
             self._perform(actions)
         self.rearm()

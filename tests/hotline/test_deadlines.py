@@ -31,7 +31,7 @@ async def test_fires_each_deadline_in_order_and_rearms_after_commands() -> None:
         if len(fired) == 3:
             done.set()
 
-    driver = DeadlineDriver(core, perform, loop)
+    driver = DeadlineDriver(core, perform, loop, clock=loop.time)
     start = loop.time()
     core.deadlines = [start + 0.03, start + 0.01]
     driver.rearm()
@@ -48,7 +48,7 @@ async def test_close_cancels_the_pending_timer() -> None:
     loop = asyncio.get_running_loop()
     core = CountdownCore()
     fired: list[float] = []
-    driver = DeadlineDriver(core, fired.extend, loop)
+    driver = DeadlineDriver(core, fired.extend, loop, clock=loop.time)
     core.deadlines = [loop.time() + 0.01]
     driver.rearm()
     driver.close()
