@@ -35,6 +35,7 @@ from hotline.db.base import Base
 # 128 covers a full SIP Call-ID of the form local@host. Agent numbers (工号) are short digits.
 CALL_ID_LENGTH = 128
 QUEUE_NAME_LENGTH = 64
+AGENT_ID_LENGTH = 64
 AGENT_NUMBER_LENGTH = 32
 PHONE_NUMBER_LENGTH = 64
 EVENT_TYPE_LENGTH = 64
@@ -59,6 +60,7 @@ class QueueRow(Base):
     strategy: Mapped[str | None] = mapped_column(String(SHORT_TEXT_LENGTH))
     # SPEC-Q1: 10 s unless the queue says otherwise.
     service_level_seconds: Mapped[float] = mapped_column(Double, default=10.0)
+    short_abandon_seconds: Mapped[float | None] = mapped_column(Double)
 
 
 class SkillRow(Base):
@@ -76,6 +78,8 @@ class AgentRow(Base):
     __tablename__ = "agents"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The ACD's identifier (``AgentConfig.agent_id``), which every event carries.
+    agent_id: Mapped[str] = mapped_column(String(AGENT_ID_LENGTH), unique=True)
     number: Mapped[str] = mapped_column(String(AGENT_NUMBER_LENGTH), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     team: Mapped[str | None] = mapped_column(String(SHORT_TEXT_LENGTH))
@@ -116,7 +120,7 @@ class EventLogRow(Base):
     at: Mapped[float] = mapped_column(Double, index=True)
     call_id: Mapped[str | None] = mapped_column(String(CALL_ID_LENGTH), index=True)
     queue: Mapped[str | None] = mapped_column(String(QUEUE_NAME_LENGTH))
-    agent: Mapped[str | None] = mapped_column(String(AGENT_NUMBER_LENGTH))
+    agent_id: Mapped[str | None] = mapped_column(String(AGENT_ID_LENGTH))
     event: Mapped[str] = mapped_column(String(EVENT_TYPE_LENGTH))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
@@ -134,7 +138,7 @@ class CallRow(Base):
     # When the caller asked for an agent (SPEC-Q2's denominator of 接通率).
     entered_queue_at: Mapped[float | None] = mapped_column(Double)
     answered_at: Mapped[float | None] = mapped_column(Double)
-    agent: Mapped[str | None] = mapped_column(String(AGENT_NUMBER_LENGTH))
+    agent_id: Mapped[str | None] = mapped_column(String(AGENT_ID_LENGTH))
     abandoned_at: Mapped[float | None] = mapped_column(Double)
     ended_at: Mapped[float | None] = mapped_column(Double)
     ended_by: Mapped[str | None] = mapped_column(String(SHORT_TEXT_LENGTH))
@@ -158,17 +162,21 @@ class LegRow(Base):
     call_id: Mapped[str] = mapped_column(
         ForeignKey("calls.call_id", ondelete="CASCADE"), index=True
     )
-    agent: Mapped[str] = mapped_column(String(AGENT_NUMBER_LENGTH))
+    agent_id: Mapped[str] = mapped_column(String(AGENT_ID_LENGTH))
     offered_at: Mapped[float] = mapped_column(Double)
     ring_ended_at: Mapped[float | None] = mapped_column(Double)
     outcome: Mapped[str | None] = mapped_column(String(SHORT_TEXT_LENGTH))
     answered_at: Mapped[float | None] = mapped_column(Double)
+    # End of the conversation with this agent, and who ended it (SPEC-Q7: an agent hanging
+    # up first is recorded as such; the caller then goes on to the survey).
     ended_at: Mapped[float | None] = mapped_column(Double)
+    ended_by: Mapped[str | None] = mapped_column(String(SHORT_TEXT_LENGTH))
 
 
 class WrapupRow(Base):
-    """What the agent recorded after the call (SPEC-Q6) and whether the request was resolved
-    on first contact (SPEC-Q2 一次问题处理率)."""
+    """An agent's wrap-up of one call: what they recorded (SPEC-Q6), whether the request was
+    resolved on first contact (SPEC-Q2 一次问题处理率) and how long wrap-up lasted (for AHT).
+    ``submitted_at`` is empty when the wrap-up time ran out without a submission."""
 
     __tablename__ = "wrapups"
 
@@ -176,16 +184,18 @@ class WrapupRow(Base):
     call_id: Mapped[str] = mapped_column(
         ForeignKey("calls.call_id", ondelete="CASCADE"), index=True
     )
-    agent: Mapped[str | None] = mapped_column(String(AGENT_NUMBER_LENGTH))
+    agent_id: Mapped[str] = mapped_column(String(AGENT_ID_LENGTH))
     call_type: Mapped[str | None] = mapped_column(String(SHORT_TEXT_LENGTH))
     summary: Mapped[str | None] = mapped_column(Text)
     resolved_first_contact: Mapped[bool | None] = mapped_column(Boolean)
-    started_at: Mapped[float | None] = mapped_column(Double)
-    submitted_at: Mapped[float] = mapped_column(Double)
+    submitted_at: Mapped[float | None] = mapped_column(Double)
+    ended_at: Mapped[float | None] = mapped_column(Double)
+    seconds: Mapped[float | None] = mapped_column(Double)
 
 
 class SurveyAnswerRow(Base):
-    """One answer of the post-call voice survey (SPEC-Q4); ``satisfied`` feeds 满意率."""
+    """The caller's answer to the post-call voice survey (SPEC-Q4); ``satisfied`` feeds
+    满意率 (SPEC-Q2)."""
 
     __tablename__ = "survey_answers"
 
@@ -193,9 +203,9 @@ class SurveyAnswerRow(Base):
     call_id: Mapped[str] = mapped_column(
         ForeignKey("calls.call_id", ondelete="CASCADE"), index=True
     )
-    question: Mapped[str] = mapped_column(String(SHORT_TEXT_LENGTH))
-    answer: Mapped[str | None] = mapped_column(String(SHORT_TEXT_LENGTH))
-    satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    agent_id: Mapped[str | None] = mapped_column(String(AGENT_ID_LENGTH))
+    score: Mapped[int | None] = mapped_column(Integer)
+    satisfied: Mapped[bool] = mapped_column(Boolean)
     answered_at: Mapped[float] = mapped_column(Double)
 
 
@@ -212,7 +222,7 @@ class CallbackRow(Base):
     queue: Mapped[str | None] = mapped_column(String(QUEUE_NAME_LENGTH))
     requested_at: Mapped[float] = mapped_column(Double)
     status: Mapped[str] = mapped_column(String(SHORT_TEXT_LENGTH))
-    agent: Mapped[str | None] = mapped_column(String(AGENT_NUMBER_LENGTH))
+    agent_id: Mapped[str | None] = mapped_column(String(AGENT_ID_LENGTH))
     outbound_call_id: Mapped[str | None] = mapped_column(String(CALL_ID_LENGTH))
     completed_at: Mapped[float | None] = mapped_column(Double)
     outcome: Mapped[str | None] = mapped_column(String(SHORT_TEXT_LENGTH))
