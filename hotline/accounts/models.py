@@ -113,7 +113,8 @@ class AuditRecord(Base):
     row_hash: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH), unique=True)
 
 
-# Append-only at the database too: UPDATE and DELETE on audit_log abort. The hash chain is the
+# Append-only at the database too (for create_all; migration 0002 carries the same
+# statements): UPDATE and DELETE on audit_log abort. The hash chain is the
 # second line: whoever can drop these triggers is still caught by verify_chain().
 SQLITE_AUDIT_TRIGGERS = (
     "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
@@ -122,10 +123,13 @@ SQLITE_AUDIT_TRIGGERS = (
     "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
 )
 POSTGRES_AUDIT_TRIGGERS = (
-    "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$ "
-    "BEGIN RAISE EXCEPTION 'audit_log is append-only'; END; $$ LANGUAGE plpgsql",
-    "CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log "
+    "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN RAISE EXCEPTION 'audit_log is append-only' USING ERRCODE = 'restrict_violation'; "
+    "END $$",
+    "CREATE TRIGGER audit_log_no_update_delete BEFORE UPDATE OR DELETE ON audit_log "
     "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+    "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
 )
 
 

@@ -6,9 +6,11 @@ in the same commit that adds its migration.
 
 from __future__ import annotations
 
+from hotline.accounts import models as account_models
 from hotline.db import models as call_models
 from hotline.db.base import Base
+from recordings import models as recording_models
 
 metadata = Base.metadata
 
-__all__ = ["Base", "call_models", "metadata"]
+__all__ = ["Base", "account_models", "call_models", "metadata", "recording_models"]
