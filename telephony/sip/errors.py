@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["LocalSipError", "RemoteSipError", "SipError", "TransactionTimeout"]
+__all__ = [
+    "LocalSipError",
+    "RemoteSipError",
+    "SipError",
+    "TransactionTimeout",
+    "TransportFailure",
+]
 
 
 class SipError(Exception):
@@ -33,3 +39,7 @@ class LocalSipError(SipError):
 
 class TransactionTimeout(SipError):
     """A client transaction got no final response before Timer B/F fired (RFC 3261 §17.1)."""
+
+
+class TransportFailure(SipError):
+    """The transport could not deliver a transaction's message (RFC 3261 §17.1.4)."""
