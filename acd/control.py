@@ -298,19 +298,22 @@ class CallControl(AcdCore):
         if call.state is not CallState.CALLBACK_DIALING or agent is None:
             raise CallStateError(call_id, call.state, "callback_result")
         rec = self._rec
-        if rec:
-            self._events.append(CallbackResult(now, call_id, agent.agent_id, outcome))
         if outcome is CallbackOutcome.ANSWERED:
+            if rec:
+                self._events.append(CallbackResult(now, call_id, agent.agent_id, outcome))
             call.state = CallState.CONNECTED
             first = not call.answered
             call.answered = True
+            call.last_agent = agent.agent_id
             if rec:
                 self._events.append(CallAnswered(now, call_id, agent.agent_id, call.queue.name,
                                                  now - call.first_queued_at, False, first))
             return out
         out.append(ReleaseAgent(call_id, agent.agent_id))
         if rec:
+            # TalkEnded first: the agent's part (and wrap-up) belongs to the record.
             self._events.append(TalkEnded(now, call_id, agent.agent_id, Party.SYSTEM))
+            self._events.append(CallbackResult(now, call_id, agent.agent_id, outcome))
         call.agent = None
         self._start_wrapup(agent, call, now, out)
         self._finish(call, CallState.CALLBACK_FAILED)
