@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 A = TypeVar("A")
 A_co = TypeVar("A_co", covariant=True)
@@ -22,7 +22,7 @@ class TimedCore(Protocol[A_co]):
     def advance(self, now: float) -> Iterable[A_co]: ...
 
 
-class DeadlineDriver:
+class DeadlineDriver(Generic[A]):
     """Keeps exactly one loop timer armed at the core's earliest deadline.
 
     Call :meth:`rearm` after every command given to the core, since a command may add or
