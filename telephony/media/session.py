@@ -1,0 +1,606 @@
+"""One call's RTP session: what it sends on each engine tick, and its receive pipeline.
+
+A session never schedules anything itself. The media engine (engine.py) calls
+``poll_receive`` and ``next_outgoing`` once per 20 ms tick of the session's slot; everything the
+session does is a function of those calls, the tick number and the time passed in.
+
+Send side, in priority order each tick: an RFC 4733 event being sent, the prompt queue
+(``play``), the live feed (a bridged call's audio), then the idle policy. SSRC, sequence number
+and timestamp belong to the session, not to a prompt: the timestamp is derived from the tick
+number, so it stays continuous across prompt changes, silence and even skipped ticks.
+
+Receive side: datagram → RtpPacket → symmetric-RTP latch → jitter buffer → G.711 decode (loss
+becomes silence of the lost length) → 20 ms frames positioned on the engine's shared sample
+timeline → frame listeners (IVR, recorder, bridge); telephone events → DTMF listeners.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import socket
+from collections import deque
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, NamedTuple, TypeVar
+
+import numpy as np
+
+from telephony.media.audio import FRAME_SAMPLES
+from telephony.media.dtmf import (
+    DtmfDigit,
+    DtmfKey,
+    DtmfParseError,
+    TelephoneEventFrame,
+    TelephoneEventReceiver,
+    telephone_event_frames,
+)
+from telephony.media.g711 import G711Law, PcmArray, codec_for
+from telephony.media.jitterbuffer import (
+    DEFAULT_MAX_WAIT,
+    JitterBuffer,
+    JitterStats,
+    LostPayload,
+    ReceivedPayload,
+)
+from telephony.media.pacing import SendTimingStats
+from telephony.media.rtp import RtpPacket, RtpParseError, uint32_add, uint32_diff
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# RFC 4733 §7.1 uses 101 in its examples, and nearly every phone offers telephone-event there.
+DEFAULT_DTMF_PAYLOAD_TYPE: Final = 101
+# A UDP datagram carrying RTP for G.711 is 172 bytes; 2 KiB leaves room for any extension.
+MAX_DATAGRAM: Final = 2048
+# At most this many datagrams are read per session per tick, so a flood on one port cannot
+# starve the other calls of the slot (50 × 20 ms is far above any legitimate stream).
+MAX_DATAGRAMS_PER_POLL: Final = 50
+# RFC 5761 §4: with rtcp-mux, RTCP packet types 200–204 appear as RTP payload types 72–76.
+RTCP_MUX_PAYLOAD_TYPES: Final = range(72, 77)
+# ITU-T Q.24: at least 40 ms between key presses; two ticks of audio separate our events.
+DTMF_GAP_TICKS: Final = 2
+# A bridged leg's audio waits at most 5 frames (100 ms) before the oldest is dropped, which
+# bounds the delay the bridge adds when the two legs' clocks drift apart.
+LIVE_FEED_MAX_FRAMES: Final = 5
+# Comfort noise: a quiet room is around -70 dBFS in telephony (RFC 3389 §3 levels in -dBov).
+COMFORT_NOISE_DBFS: Final = -70.0
+
+Address = tuple[str, int]
+FrameListener = Callable[["AudioFrame"], None]
+DtmfListener = Callable[[DtmfDigit], None]
+
+
+class MediaError(Exception):
+    """We asked the media layer for something it cannot do (a local error, not the peer's)."""
+
+
+class IdleMode(enum.Enum):
+    """What a session sends when it has neither a prompt nor live audio."""
+
+    SILENCE = "silence"  # encoded digital silence every 20 ms (keeps NATs and peers happy)
+    COMFORT_NOISE = "comfort-noise"  # very quiet noise, so callers do not think the line died
+    NOTHING = "nothing"  # no packets; the next packet carries the marker bit (RFC 3551 §4.1)
+
+
+class PlaybackOutcome(enum.Enum):
+    FINISHED = "finished"
+    STOPPED = "stopped"  # stop_playback(), e.g. barge-in
+    CLOSED = "closed"  # the session closed first
+
+
+@dataclass(frozen=True, slots=True)
+class MediaParams:
+    """What SDP negotiated for this call's audio (the SDP module fills it in)."""
+
+    remote: Address | None
+    law: G711Law = G711Law.PCMU
+    dtmf_payload_type: int | None = DEFAULT_DTMF_PAYLOAD_TYPE
+    send: bool = True  # false for recvonly/inactive (RFC 3264 §6.1)
+    receive: bool = True  # false for sendonly/inactive
+    latch: bool = True  # symmetric RTP: reply to where the peer's packets come from
+
+
+@dataclass(frozen=True, slots=True)
+class AudioFrame:
+    """20 ms of audio on the engine's shared timeline.
+
+    ``position`` counts samples on a clock shared by every session of the engine, so the frames
+    two legs of a call receive at the same moment have (nearly) the same position: a recorder
+    aligns caller and agent by it. ``concealed`` marks silence standing in for lost packets.
+    """
+
+    pcm: PcmArray
+    rtp_timestamp: int
+    position: int
+    concealed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStats:
+    packets_sent: int
+    packets_received: int
+    send_errors: int
+    malformed: int
+    foreign_source: int
+    unknown_payload_type: int
+    skipped_ticks: int
+    jitter: JitterStats
+
+
+class OutgoingAudio(NamedTuple):
+    """One audio packet the engine encodes (batched with the slot's other sessions) and sends."""
+
+    pcm: PcmArray
+    marker: bool
+    sequence_number: int
+    timestamp: int
+
+
+class PlaybackHandle:
+    """A queued prompt; ``await handle`` gives its PlaybackOutcome."""
+
+    __slots__ = ("_future", "pcm", "samples_played")
+
+    def __init__(self, pcm: PcmArray, future: asyncio.Future[PlaybackOutcome]) -> None:
+        self.pcm = pcm
+        self.samples_played = 0
+        self._future = future
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    @property
+    def outcome(self) -> PlaybackOutcome | None:
+        return self._future.result() if self._future.done() else None
+
+    def _resolve(self, outcome: PlaybackOutcome) -> None:
+        if not self._future.done():
+            self._future.set_result(outcome)
+
+    def __await__(self) -> Generator[Any, None, PlaybackOutcome]:
+        return asyncio.shield(self._future).__await__()
+
+
+class FrameAssembler:
+    """Cuts decoded PCM chunks, positioned by RTP timestamp, into fixed 20 ms frames.
+
+    A timestamp discontinuity (the peer paused sending, RFC 3551 §4.1) pads the unfinished
+    frame with silence and restarts framing at the new timestamp.
+    """
+
+    def __init__(self, frame_samples: int = FRAME_SAMPLES) -> None:
+        self._size = frame_samples
+        self._chunks: list[PcmArray] = []
+        self._length = 0
+        self._start = 0
+        self._concealed = True
+
+    def reset(self) -> None:
+        self._chunks.clear()
+        self._length = 0
+        self._concealed = True
+
+    def push(
+        self, timestamp: int, pcm: PcmArray, concealed: bool
+    ) -> list[tuple[int, PcmArray, bool]]:
+        out: list[tuple[int, PcmArray, bool]] = []
+        if self._length and timestamp != uint32_add(self._start, self._length):
+            out.append(self._pad_out())
+        if not self._length:
+            if pcm.size == self._size:  # the usual 20 ms packet: no copying at all
+                return [*out, (timestamp, pcm, concealed)]
+            self._start = timestamp
+        self._chunks.append(pcm)
+        self._length += pcm.size
+        self._concealed = self._concealed and concealed
+        while self._length >= self._size:
+            joined = np.concatenate(self._chunks)
+            out.append((self._start, joined[: self._size], self._concealed))
+            rest = joined[self._size :]
+            self._chunks = [rest] if rest.size else []
+            self._length = rest.size
+            self._start = uint32_add(self._start, self._size)
+            self._concealed = concealed
+        return out
+
+    def _pad_out(self) -> tuple[int, PcmArray, bool]:
+        joined = np.concatenate(self._chunks)
+        frame = np.zeros(self._size, dtype=np.int16)
+        frame[: joined.size] = joined
+        result = (self._start, frame, self._concealed)
+        self.reset()
+        return result
+
+
+class RtpSession:
+    """The RTP stream of one call. Created by ``MediaEngine.open_session``, never directly."""
+
+    def __init__(
+        self,
+        *,
+        sock: socket.socket,
+        slot: int,
+        first_tick: int,
+        params: MediaParams,
+        idle: IdleMode,
+        ssrc: int,
+        sequence_number: int,
+        timestamp: int,
+        loop: asyncio.AbstractEventLoop,
+        comfort_noise: PcmArray,
+        jitter_max_wait: float = DEFAULT_MAX_WAIT,
+        timing_window: int = 1500,
+        on_close: Callable[[RtpSession], None] | None = None,
+    ) -> None:
+        self._sock = sock
+        host, port = sock.getsockname()[:2]
+        self.local_address: Address = (host, port)
+        self.slot = slot
+        self.ssrc = ssrc
+        self.idle = idle
+        self.timing = SendTimingStats(timing_window)
+        self._params = params
+        self._loop = loop
+        self._on_close = on_close
+        self._closed = False
+        # Send state.
+        self._first_tick = first_tick
+        self._ts0 = timestamp
+        self._seq = sequence_number
+        self._talkspurt_start = True
+        self._playbacks: deque[PlaybackHandle] = deque()
+        self._live: deque[PcmArray] = deque(maxlen=LIVE_FEED_MAX_FRAMES)
+        self._silence = np.zeros(FRAME_SAMPLES, dtype=np.int16)
+        self._comfort = comfort_noise
+        self._comfort_pos = 0
+        self._dtmf_queue: deque[tuple[DtmfKey, int, asyncio.Future[bool] | None]] = deque()
+        self._dtmf_frames: deque[TelephoneEventFrame] = deque()
+        self._dtmf_future: asyncio.Future[bool] | None = None
+        self._dtmf_ts = 0
+        self._dtmf_gap = 0
+        self._sent_listeners: list[FrameListener] = []
+        # Receive state.
+        self._latched: Address | None = None
+        self._rx_ssrc: int | None = None
+        self._jitter_max_wait = jitter_max_wait
+        self._jitter = JitterBuffer(max_wait=jitter_max_wait)
+        self._framer = FrameAssembler()
+        self._anchor: tuple[int, int] | None = None  # (rtp timestamp, position)
+        self._dtmf_rx = TelephoneEventReceiver()
+        self._audio_listeners: list[FrameListener] = []
+        self._dtmf_listeners: list[DtmfListener] = []
+        self._now = 0.0
+        self._tick = first_tick
+        # Counters.
+        self._sent = 0
+        self._received = 0
+        self._send_errors = 0
+        self._malformed = 0
+        self._foreign = 0
+        self._unknown_pt = 0
+        self._skipped = 0
+
+    # --- configuration ---------------------------------------------------------------------
+
+    @property
+    def params(self) -> MediaParams:
+        return self._params
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def update(self, params: MediaParams) -> None:
+        """Apply a re-negotiated SDP (re-INVITE/UPDATE): new codec, direction or address."""
+        if params.remote != self._params.remote:
+            self._latched = None
+        self._params = params
+
+    @property
+    def destination(self) -> Address | None:
+        """Where packets go: the latched source once the peer has sent, else the SDP address."""
+        return self._latched or self._params.remote
+
+    @property
+    def latched_address(self) -> Address | None:
+        return self._latched
+
+    @property
+    def stats(self) -> SessionStats:
+        return SessionStats(
+            packets_sent=self._sent,
+            packets_received=self._received,
+            send_errors=self._send_errors,
+            malformed=self._malformed,
+            foreign_source=self._foreign,
+            unknown_payload_type=self._unknown_pt,
+            skipped_ticks=self._skipped,
+            jitter=self._jitter.stats,
+        )
+
+    # --- listeners -------------------------------------------------------------------------
+
+    def subscribe_audio(self, listener: FrameListener) -> Callable[[], None]:
+        """Call ``listener`` with every received 20 ms frame; returns the unsubscribe function."""
+        return _subscribe(self._audio_listeners, listener)
+
+    def subscribe_sent_audio(self, listener: FrameListener) -> Callable[[], None]:
+        """Call ``listener`` with every 20 ms frame this session sends (for recording)."""
+        return _subscribe(self._sent_listeners, listener)
+
+    def subscribe_dtmf(self, listener: DtmfListener) -> Callable[[], None]:
+        """Call ``listener`` with every key press (RFC 4733, or SIP INFO via deliver_dtmf)."""
+        return _subscribe(self._dtmf_listeners, listener)
+
+    def deliver_dtmf(self, digit: DtmfDigit) -> None:
+        """Hand a digit that arrived by SIP INFO to the same listeners as RFC 4733 digits."""
+        for listener in list(self._dtmf_listeners):
+            _call(listener, digit)
+
+    # --- sending ---------------------------------------------------------------------------
+
+    def play(self, pcm: PcmArray) -> PlaybackHandle:
+        """Queue a prompt (8 kHz int16); it starts when the ones before it have finished."""
+        if pcm.dtype != np.int16 or pcm.ndim != 1:
+            raise MediaError(f"prompts are 1-D int16 PCM, got {pcm.dtype} with {pcm.ndim} dims")
+        handle = PlaybackHandle(pcm, self._loop.create_future())
+        if self._closed:
+            handle._resolve(PlaybackOutcome.CLOSED)
+        else:
+            self._playbacks.append(handle)
+        return handle
+
+    def stop_playback(self) -> None:
+        """Barge-in: drop the playing and queued prompts; the very next frame is idle audio."""
+        while self._playbacks:
+            self._playbacks.popleft()._resolve(PlaybackOutcome.STOPPED)
+
+    @property
+    def playing(self) -> bool:
+        return bool(self._playbacks)
+
+    def feed(self, frame: PcmArray) -> None:
+        """Live audio (a bridged leg): sent when no prompt plays, one frame per tick."""
+        self._live.append(frame)
+
+    def send_dtmf(self, digits: str | Sequence[DtmfKey], *, duration_ms: int = 100) -> (
+        asyncio.Future[bool]
+    ):
+        """Send key presses as RFC 4733 events; the future is True once all went out."""
+        if self._params.dtmf_payload_type is None:
+            raise MediaError("the peer did not negotiate telephone-event; use SIP INFO")
+        keys = [DtmfKey.from_char(c) for c in digits] if isinstance(digits, str) else list(digits)
+        future: asyncio.Future[bool] = self._loop.create_future()
+        if not keys or self._closed:
+            future.set_result(not self._closed)
+            return future
+        for i, key in enumerate(keys):
+            self._dtmf_queue.append((key, duration_ms, future if i == len(keys) - 1 else None))
+        return future
+
+    def timestamp_at(self, tick: int) -> int:
+        return uint32_add(self._ts0, (tick - self._first_tick) * FRAME_SAMPLES)
+
+    def next_outgoing(self, tick: int) -> OutgoingAudio | bytes | None:
+        """Called by the engine once per tick: the audio to encode, a ready packet, or nothing."""
+        if self._closed:
+            return None
+        timestamp = self.timestamp_at(tick)
+        can_send = self._params.send and self.destination is not None
+        event = self._next_event_frame(timestamp)
+        if event is not None:
+            dtmf_pt = self._params.dtmf_payload_type
+            if not can_send or dtmf_pt is None:
+                return None
+            packet = RtpPacket(dtmf_pt, self._seq, self._dtmf_ts, self.ssrc, event.payload,
+                               event.marker)
+            self._seq = (self._seq + 1) & 0xFFFF
+            return packet.serialize()
+        pcm = self._next_pcm()
+        if pcm is None:
+            self._talkspurt_start = True
+            return None
+        if self._sent_listeners:
+            frame = AudioFrame(pcm, timestamp, tick * FRAME_SAMPLES)
+            for listener in list(self._sent_listeners):
+                _call(listener, frame)
+        if not can_send:
+            return None
+        marker = self._talkspurt_start
+        self._talkspurt_start = False
+        seq = self._seq
+        self._seq = (seq + 1) & 0xFFFF
+        return OutgoingAudio(pcm, marker, seq, timestamp)
+
+    def transmit(self, packet: bytes | memoryview, tick: int, due: float, sent_at: float) -> None:
+        """Called by the engine to put one packet on the wire and account for its timing."""
+        destination = self.destination
+        if destination is None or self._closed:
+            return
+        try:
+            self._sock.sendto(packet, destination)
+        except OSError:
+            # A full socket buffer or an ICMP error: lose this one packet, keep the call.
+            self._send_errors += 1
+            return
+        self._sent += 1
+        self.timing.record(tick, due, sent_at)
+
+    def note_skipped(self, ticks: int) -> None:
+        self._skipped += ticks
+
+    def _next_event_frame(self, timestamp: int) -> TelephoneEventFrame | None:
+        if not self._dtmf_frames:
+            if self._dtmf_gap > 0:
+                self._dtmf_gap -= 1
+                return None
+            if not self._dtmf_queue:
+                return None
+            key, duration_ms, self._dtmf_future = self._dtmf_queue.popleft()
+            self._dtmf_frames.extend(telephone_event_frames(key, duration_ms=duration_ms))
+            # RFC 4733 §2.3.1: every packet of the event carries the timestamp of its start.
+            self._dtmf_ts = timestamp
+        frame = self._dtmf_frames.popleft()
+        if not self._dtmf_frames:
+            self._dtmf_gap = DTMF_GAP_TICKS
+            self._talkspurt_start = True
+            if self._dtmf_future is not None and not self._dtmf_future.done():
+                self._dtmf_future.set_result(True)
+            self._dtmf_future = None
+        return frame
+
+    def _next_pcm(self) -> PcmArray | None:
+        if self._playbacks:
+            handle = self._playbacks[0]
+            start = handle.samples_played
+            chunk = handle.pcm[start : start + FRAME_SAMPLES]
+            handle.samples_played = start + chunk.size
+            if handle.samples_played >= handle.pcm.size:
+                self._playbacks.popleft()
+                handle._resolve(PlaybackOutcome.FINISHED)
+            if chunk.size < FRAME_SAMPLES:
+                chunk = np.concatenate([chunk, self._silence[chunk.size :]])
+            return chunk
+        if self._live:
+            return self._live.popleft()
+        if self.idle is IdleMode.SILENCE:
+            return self._silence
+        if self.idle is IdleMode.COMFORT_NOISE:
+            start = self._comfort_pos
+            self._comfort_pos = (start + FRAME_SAMPLES) % (self._comfort.size - FRAME_SAMPLES)
+            return self._comfort[start : start + FRAME_SAMPLES]
+        return None
+
+    # --- receiving -------------------------------------------------------------------------
+
+    def poll_receive(self, now: float, tick: int) -> None:
+        """Called by the engine once per tick: read what arrived, deliver what is due."""
+        if self._closed:
+            return
+        self._now = now
+        self._tick = tick
+        for _ in range(MAX_DATAGRAMS_PER_POLL):
+            try:
+                data, source = self._sock.recvfrom(MAX_DATAGRAM)
+            except BlockingIOError:
+                break
+            except OSError:
+                # Linux reports an earlier ICMP "port unreachable" here; nothing to read.
+                self._send_errors += 1
+                break
+            self._on_datagram(data, (source[0], source[1]), now)
+        for output in self._jitter.pop(now):
+            self._on_jitter_output(output)
+        digit = self._dtmf_rx.poll(now)
+        if digit is not None:
+            self.deliver_dtmf(digit)
+
+    def _on_datagram(self, data: bytes, source: Address, now: float) -> None:
+        if len(data) >= 2 and (data[1] & 0x7F) in RTCP_MUX_PAYLOAD_TYPES:
+            return  # RTCP sent over the RTP port; we do not implement RTCP yet
+        try:
+            packet = RtpPacket.parse(data)
+        except RtpParseError:
+            self._malformed += 1
+            return
+        params = self._params
+        if not params.receive:
+            return
+        if packet.payload_type == params.dtmf_payload_type:
+            samples = 0
+        elif G711Law.from_payload_type(packet.payload_type) is not None:
+            samples = len(packet.payload)
+        else:
+            self._unknown_pt += 1  # e.g. comfort noise (PT 13) we did not negotiate
+            return
+        if params.latch:
+            if self._latched is None:
+                self._latched = source  # RFC 4961 practice: answer where the media comes from
+            elif source != self._latched:
+                self._foreign += 1
+                return
+        self._received += 1
+        if packet.ssrc != self._rx_ssrc:
+            if self._rx_ssrc is not None:
+                # A new source (re-INVITE, transfer): finish the old stream, start afresh.
+                for output in self._jitter.flush():
+                    self._on_jitter_output(output)
+                self._jitter = JitterBuffer(max_wait=self._jitter_max_wait)
+                self._framer.reset()
+                self._anchor = None
+            self._rx_ssrc = packet.ssrc
+        self._jitter.put(packet, now, samples)
+
+    def _on_jitter_output(self, output: ReceivedPayload | LostPayload) -> None:
+        if isinstance(output, LostPayload):
+            silence = np.zeros(output.samples, dtype=np.int16)
+            self._deliver(self._framer.push(output.timestamp, silence, True))
+            return
+        packet = output.packet
+        if packet.payload_type == self._params.dtmf_payload_type:
+            try:
+                digits = self._dtmf_rx.receive(packet.timestamp, packet.payload, self._now)
+            except DtmfParseError:
+                self._malformed += 1
+                return
+            for digit in digits:
+                self.deliver_dtmf(digit)
+            return
+        law = G711Law.from_payload_type(packet.payload_type)
+        if law is None:
+            return
+        pcm = codec_for(law).decode(packet.payload)
+        self._deliver(self._framer.push(packet.timestamp, pcm, False))
+
+    def _deliver(self, frames: list[tuple[int, PcmArray, bool]]) -> None:
+        for timestamp, pcm, concealed in frames:
+            if self._anchor is None:
+                self._anchor = (timestamp, self._tick * FRAME_SAMPLES)
+            anchor_ts, anchor_position = self._anchor
+            position = anchor_position + uint32_diff(timestamp, anchor_ts)
+            frame = AudioFrame(pcm, timestamp, position, concealed)
+            for listener in list(self._audio_listeners):
+                _call(listener, frame)
+
+    # --- closing ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop sending and receiving, free the port, finish every pending handle."""
+        if self._closed:
+            return
+        self._closed = True
+        while self._playbacks:
+            self._playbacks.popleft()._resolve(PlaybackOutcome.CLOSED)
+        pending = [f for _, _, f in self._dtmf_queue if f is not None]
+        if self._dtmf_future is not None:
+            pending.append(self._dtmf_future)
+        for future in pending:
+            if not future.done():
+                future.set_result(False)
+        self._dtmf_queue.clear()
+        self._dtmf_frames.clear()
+        self._sock.close()
+        if self._on_close is not None:
+            self._on_close(self)
+
+
+def _subscribe(listeners: list[Callable[[T], None]], listener: Callable[[T], None]) -> (
+    Callable[[], None]
+):
+    listeners.append(listener)
+
+    def unsubscribe() -> None:
+        if listener in listeners:
+            listeners.remove(listener)
+
+    return unsubscribe
+
+
+def _call(listener: Callable[[T], None], arg: T) -> None:
+    # A consumer's bug must not take the call (or the engine's other calls) down with it.
+    try:
+        listener(arg)
+    except Exception:
+        logger.exception("media listener %r failed", listener)
