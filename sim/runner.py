@@ -34,8 +34,8 @@ from acd.engine import AcdEngine
 from acd.events import AcdEvent, CallbackOutcome, Party
 from acd.states import AcdError, NotReadyReason, OfferNotActiveError
 from sim.clock import Priority, Timer, VirtualClock
-from sim.model import SimModel, on_duty_seconds
-from sim.stats import Figures, IntervalCounters, WaitHistogram
+from sim.model import ModelError, SimModel, on_duty_seconds
+from sim.stats import Figures, IntervalCounters, WaitHistogram, merge
 
 # How often (in calls) the progress callback hears about the run.
 PROGRESS_EVERY = 5_000
@@ -47,15 +47,26 @@ SIM_CALL_TYPE = "simulated"
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
-    """One run: figures per interval and in total (after the warm-up), and the wait histogram."""
+    """One run: running sums per interval and in total (after the warm-up), wait histogram.
+
+    The counters are final once the run is over; treat them as read-only.
+    """
 
     seed: int
-    intervals: tuple[Figures, ...]
-    total: Figures
+    counters: tuple[IntervalCounters, ...]
+    total_counters: IntervalCounters
     histogram: WaitHistogram
     calls: int  # callers generated, warm-up included
     unfinished: int  # callers still waiting when nothing more could happen
     wall_seconds: float
+
+    @property
+    def intervals(self) -> tuple[Figures, ...]:
+        return tuple(c.figures() for c in self.counters)
+
+    @property
+    def total(self) -> Figures:
+        return self.total_counters.figures()
 
 
 class _Caller:
@@ -103,6 +114,10 @@ class Simulation:
         self._wrap_of: dict[str, str] = {}  # agent_id -> call in wrap-up
         self._armed = math.inf  # earliest engine deadline we have a clock timer for
         self._intervals: dict[int, IntervalCounters] = {}
+        self._report_end = model.arrivals.end
+        if not math.isfinite(self._report_end) or self._report_end <= model.warmup:
+            raise ModelError("the arrivals must end after the warm-up", field="warmup")
+        self._last_index = math.ceil(self._report_end / model.interval) - 1
         self._histogram = WaitHistogram()
         self._waiting = 0
         self._last_change = 0.0
@@ -139,22 +154,19 @@ class Simulation:
     def _result(self, wall: float) -> RunResult:
         model = self.model
         warm = model.warmup
-        kept = [c for i, c in sorted(self._intervals.items()) if c.end > warm]
+        for index in range(int(warm // model.interval), self._last_index + 1):
+            self._counters(max(index * model.interval, warm))  # quiet intervals too
+        kept = [c for _, c in sorted(self._intervals.items()) if c.end > warm]
         for counters in kept:
             counters.on_duty_seconds = on_duty_seconds(
                 model.staff, max(counters.start, warm), counters.end
             )
-        total = IntervalCounters(
-            start=kept[0].start if kept else warm, end=kept[-1].end if kept else warm
-        )
-        for counters in kept:
-            total.add(counters)
-        if kept:
-            total.start = max(total.start, warm)
+        total = merge(kept) if kept else IntervalCounters(start=warm, end=warm)
+        total.start = max(total.start, warm)
         return RunResult(
             seed=self.seed,
-            intervals=tuple(c.figures() for c in kept),
-            total=total.figures(),
+            counters=tuple(kept),
+            total_counters=total,
             histogram=self._histogram,
             calls=self._count,
             unfinished=len(self._callers),
@@ -162,11 +174,15 @@ class Simulation:
         )
 
     def _counters(self, t: float) -> IntervalCounters:
+        """The interval holding time t; times after the arrivals end go to the last one."""
         width = self.model.interval
-        index = int(t // width)
+        index = min(int(t // width), self._last_index)
         counters = self._intervals.get(index)
         if counters is None:
-            counters = IntervalCounters(start=index * width, end=(index + 1) * width)
+            counters = IntervalCounters(
+                start=max(index * width, self.model.warmup),
+                end=min((index + 1) * width, self._report_end),
+            )
             self._intervals[index] = counters
         return counters
 
@@ -257,21 +273,28 @@ class Simulation:
         self._perform(self._engine.caller_abandoned(call_id, now))
 
     def _queue_change(self, delta: int) -> None:
-        """Integrate the number of callers waiting over time, split at interval boundaries."""
+        """Integrate the number of callers waiting over the reported window (after the
+        warm-up, before the arrivals end), split at interval boundaries."""
         now = self._clock.now
-        t = self._last_change
         waiting = self._waiting
-        while t < now:
-            counters = self._counters(t)
-            upto = min(now, counters.end)
-            counters.queue_area += waiting * (upto - t)
-            t = upto
+        if waiting:
+            self._spread(self._last_change, now, waiting, "queue_area")
         self._last_change = now
         self._waiting = waiting + delta
-        if delta > 0:
+        if delta > 0 and now >= self.model.warmup:
             counters = self._counters(now)
             if self._waiting > counters.max_queue:
                 counters.max_queue = self._waiting
+
+    def _spread(self, start: float, end: float, weight: float, name: str) -> None:
+        """Add weight × (time in each interval) of [start, end) ∩ window to counter ``name``."""
+        t = max(start, self.model.warmup)
+        end = min(end, self._report_end)
+        while t < end:
+            counters = self._counters(t)
+            upto = min(end, counters.end)
+            setattr(counters, name, getattr(counters, name) + weight * (upto - t))
+            t = upto
 
     # --- actions --------------------------------------------------------------------------
 
@@ -325,7 +348,7 @@ class Simulation:
         if model.wrapup_time is not None:
             wrap = min(wrap_limit, model.wrapup_time.sample(self._rng))
         if counters is not None:
-            self._busy(now, now + talk + wrap)
+            self._spread(now, now + talk + wrap, 1.0, "busy_seconds")
 
         def hang_up() -> None:
             self._wrap_of[agent_id] = call_id
@@ -345,14 +368,6 @@ class Simulation:
             self._perform(actions)
 
         self._clock.schedule(now + talk, hang_up)
-
-    def _busy(self, start: float, end: float) -> None:
-        t = start
-        while t < end:
-            counters = self._counters(t)
-            upto = min(end, counters.end)
-            counters.busy_seconds += upto - t
-            t = upto
 
     def _on_overflow(self, action: OverflowCall) -> None:
         if not action.left_acd:

@@ -99,6 +99,15 @@ class IntervalCounters:
         )
 
 
+def merge(counters: Sequence[IntervalCounters]) -> IntervalCounters:
+    """New counters covering all of ``counters`` (consecutive intervals, or replications)."""
+    first = counters[0]
+    total = IntervalCounters(start=first.start, end=first.end)
+    for c in counters:
+        total.add(c)
+    return total
+
+
 @dataclass(frozen=True, slots=True)
 class Figures:
     """SPEC-Q2 figures of one interval or of the whole run (NaN where nothing to divide)."""

@@ -1,0 +1,114 @@
+"""sim.runner: the production ACD on virtual time reproduces the exact queueing figures.
+
+How the tolerance is derived (no number here is tuned to make a test pass): each model runs
+R = 10 independent replications (seeds 1000…1009) of the same length; every replication
+starts empty and discards a warm-up of many mean handle times, so its totals are independent,
+nearly unbiased observations of the steady-state figure. For each figure the test takes their
+mean m and sample standard deviation s and asserts |m - exact| ≤ t(0.9995, R-1) · s / √R,
+the half-width of a 99.9 % Student-t confidence interval. A correct simulator fails one such
+check with probability 0.1 %; the seeds are fixed, so a run is reproducible, not flaky. The
+exact values come from sim.staffing (Erlang C / Erlang A), themselves checked against a
+brute-force chain in test_staffing.py. The ACD queue is shaped like the Erlang models: agents
+answer when rung, no wrap-up, longest-idle routing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from sim.experiment import replicate
+from sim.model import ConstantRate, Exponential, SimModel, fixed_staff
+from sim.runner import Simulation
+from sim.staffing import QueueFigures, Traffic, figures
+from sim.stats import Estimate
+
+REPLICATIONS = 10
+CONFIDENCE = 0.999
+
+
+def simulate(traffic: Traffic, agents: int, calls: int, warmup_calls: int) -> dict[str, Estimate]:
+    horizon = (calls + warmup_calls) / traffic.arrival_rate
+    model = SimModel(
+        arrivals=ConstantRate(traffic.arrival_rate, end=horizon),
+        talk_time=Exponential(traffic.mean_handle_time),
+        patience=None if traffic.mean_patience is None else Exponential(traffic.mean_patience),
+        staff=fixed_staff(agents),
+        warmup=warmup_calls / traffic.arrival_rate,
+        interval=horizon,  # one interval: the totals are what is compared
+    )
+    return replicate(model, seed=1000, replications=REPLICATIONS, confidence=CONFIDENCE).estimates
+
+
+def assert_within_ci(estimates: dict[str, Estimate], exact: QueueFigures, traffic: Traffic) -> None:
+    checks = {
+        "service_level": exact.service_level,
+        "service_level_offered": exact.service_level_offered,
+        "answer_rate": exact.answer_rate,
+        "abandon_rate": exact.p_abandon,
+        "asa": exact.asa,
+        "occupancy": exact.occupancy,
+        # Little's law: mean callers waiting = λ × mean time in queue of all calls.
+        "mean_queue": traffic.arrival_rate * exact.mean_wait,
+    }
+    failures = []
+    for name, value in checks.items():
+        est = estimates[name]
+        if est.sd == 0.0 and value == est.mean:
+            continue
+        if not abs(est.mean - value) <= est.half_width:
+            failures.append(
+                f"{name}: simulated {est.mean:.5g} ± {est.half_width:.2g}, exact {value:.5g}"
+            )
+    assert not failures, failures
+
+
+MODELS = [
+    pytest.param(Traffic(100 / 1800, 180.0), 12, id="erlang-c-10-erl-12-agents"),
+    pytest.param(Traffic(1 / 60, 45.0), 1, id="erlang-c-single-agent"),
+    pytest.param(Traffic(100 / 1800, 180.0, 120.0), 11, id="erlang-a-10-erl-11-agents"),
+    pytest.param(Traffic(1 / 15, 180.0, 60.0), 10, id="erlang-a-overloaded-12-erl-10-agents"),
+    pytest.param(Traffic(1 / 60, 50.0, 30.0), 1, id="erlang-a-single-impatient-agent"),
+]
+
+
+@pytest.mark.parametrize(("traffic", "agents"), MODELS)
+def test_simulated_figures_agree_with_the_exact_formulas(traffic: Traffic, agents: int) -> None:
+    estimates = simulate(traffic, agents, calls=6000, warmup_calls=600)
+    exact = figures(traffic, agents, threshold=10.0, short_abandon=5.0)
+    assert_within_ci(estimates, exact, traffic)
+
+
+def test_the_same_seed_gives_the_same_run_and_another_seed_another() -> None:
+    model = SimModel(
+        arrivals=ConstantRate(0.05, end=20_000.0),
+        talk_time=Exponential(150.0),
+        patience=Exponential(60.0),
+        staff=fixed_staff(8),
+    )
+    first = Simulation(model, seed=7).run()
+    again = Simulation(model, seed=7).run()
+    other = Simulation(model, seed=8).run()
+    assert first.calls > 500
+    assert first.counters == again.counters
+    assert first.histogram == again.histogram
+    assert first.counters != other.counters
+
+
+def test_every_caller_is_answered_or_abandons_and_is_counted_once() -> None:
+    model = SimModel(
+        arrivals=ConstantRate(0.1, end=10_000.0),
+        talk_time=Exponential(100.0),
+        patience=Exponential(20.0),
+        staff=fixed_staff(9),
+    )
+    run = Simulation(model, seed=3).run()
+    total = run.total
+    assert run.unfinished == 0
+    assert total.offered == run.calls
+    assert total.answered + total.abandoned == total.offered
+    assert sum(run.histogram.answered) == total.answered
+    assert sum(run.histogram.abandoned) == total.abandoned
+    assert sum(f.offered for f in run.intervals) == total.offered
+    assert not math.isnan(total.service_level)
