@@ -1,4 +1,4 @@
-"""Synthetic speech-like signals and RTP framing shared by the recording tests."""
+"""Synthetic speech-like signals, RTP framing and a clock shared by the recording tests."""
 
 from __future__ import annotations
 
@@ -20,3 +20,16 @@ def signal(seed: int, seconds: float) -> npt.NDArray[np.int16]:
 
 def frames(samples: npt.NDArray[np.int16]) -> list[npt.NDArray[np.int16]]:
     return [samples[i : i + FRAME] for i in range(0, len(samples) - FRAME + 1, FRAME)]
+
+
+class FakeClock:
+    """A wall clock the test moves by hand (services take time as an input)."""
+
+    def __init__(self, now: float = 1_780_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
