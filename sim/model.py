@@ -178,6 +178,9 @@ def parse_distribution(text: str, *, option: str) -> Distribution | None:
 
 class Arrivals(Protocol):
     @property
+    def start(self) -> float: ...
+
+    @property
     def end(self) -> float: ...
 
     def next_after(self, t: float, rng: random.Random) -> float | None: ...

@@ -115,7 +115,10 @@ class Simulation:
         self._armed = math.inf  # earliest engine deadline we have a clock timer for
         self._intervals: dict[int, IntervalCounters] = {}
         self._report_end = model.arrivals.end
-        if not math.isfinite(self._report_end) or self._report_end <= model.warmup:
+        # The reported window: from the end of the warm-up (or the first arrival) to the end
+        # of arrivals; calls that join in it are counted, busy time and queue are clipped to it.
+        self._report_start = max(model.warmup, model.arrivals.start)
+        if not math.isfinite(self._report_end) or self._report_end <= self._report_start:
             raise ModelError("the arrivals must end after the warm-up", field="warmup")
         self._last_index = math.ceil(self._report_end / model.interval) - 1
         self._histogram = WaitHistogram()
@@ -153,7 +156,7 @@ class Simulation:
 
     def _result(self, wall: float) -> RunResult:
         model = self.model
-        warm = model.warmup
+        warm = self._report_start
         for index in range(int(warm // model.interval), self._last_index + 1):
             self._counters(max(index * model.interval, warm))  # quiet intervals too
         kept = [c for _, c in sorted(self._intervals.items()) if c.end > warm]
@@ -180,7 +183,7 @@ class Simulation:
         counters = self._intervals.get(index)
         if counters is None:
             counters = IntervalCounters(
-                start=max(index * width, self.model.warmup),
+                start=max(index * width, self._report_start),
                 end=min((index + 1) * width, self._report_end),
             )
             self._intervals[index] = counters
@@ -245,7 +248,7 @@ class Simulation:
     def _join(self, call_id: str) -> None:
         now = self._clock.now
         model = self.model
-        counters = self._counters(now) if now >= model.warmup else None
+        counters = self._counters(now) if now >= self._report_start else None
         caller = _Caller(now, counters)
         if counters is not None:
             counters.offered += 1
@@ -281,14 +284,14 @@ class Simulation:
             self._spread(self._last_change, now, waiting, "queue_area")
         self._last_change = now
         self._waiting = waiting + delta
-        if delta > 0 and now >= self.model.warmup:
+        if delta > 0 and now >= self._report_start:
             counters = self._counters(now)
             if self._waiting > counters.max_queue:
                 counters.max_queue = self._waiting
 
     def _spread(self, start: float, end: float, weight: float, name: str) -> None:
         """Add weight × (time in each interval) of [start, end) ∩ window to counter ``name``."""
-        t = max(start, self.model.warmup)
+        t = max(start, self._report_start)
         end = min(end, self._report_end)
         while t < end:
             counters = self._counters(t)

@@ -1,0 +1,440 @@
+"""The `hotline staff` and `hotline sim` commands: argument parsing, output, exit codes.
+
+Both take their own argv (the lead's `hotline` console script hands over what follows the
+subcommand) and return an exit status: 0 done, 2 bad input (named precisely, never a trace).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TextIO
+
+from acd.config import ConfigError, QueueConfig
+from sim.model import (
+    RING_TIMEOUT_NEVER,
+    ConstantRate,
+    Distribution,
+    ModelError,
+    Profile,
+    Roster,
+    SimModel,
+    fixed_staff,
+    load_profile,
+    load_roster,
+    parse_clock_time,
+    parse_distribution,
+)
+from sim.staffing import (
+    DEFAULT_SHORT_ABANDON,
+    DEFAULT_THRESHOLD,
+    QueueFigures,
+    StaffingError,
+    StaffingTarget,
+    Traffic,
+    agents_needed,
+    figures,
+)
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+
+def _fail(prog: str, message: str, err: TextIO) -> int:
+    print(f"{prog}: error: {message}", file=err)
+    return EXIT_USAGE
+
+
+# --- hotline staff -------------------------------------------------------------------------
+
+
+def _staff_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="hotline staff",
+        description="Exact Erlang C (no abandonment) or Erlang A (--patience) figures, and the "
+        "agents needed for a target.",
+    )
+    load = p.add_mutually_exclusive_group(required=True)
+    load.add_argument("--rate", type=float, help="calls per hour")
+    load.add_argument("--profile", type=Path, help="CSV start,calls per 15 minutes")
+    p.add_argument(
+        "--aht", type=float, required=True, help="mean handle time, seconds (talk + hold + wrap-up)"
+    )
+    p.add_argument("--patience", type=float, help="mean patience in seconds (Erlang A)")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        help="service-level X in seconds (default 10, SPEC-Q1)",
+    )
+    p.add_argument("--short-abandon", type=float, default=DEFAULT_SHORT_ABANDON)
+    p.add_argument("--service-level", type=float, help="target fraction, e.g. 0.8")
+    p.add_argument(
+        "--offered-definition",
+        action="store_true",
+        help="target the service level over answered + abandoned (SPEC-Q2)",
+    )
+    p.add_argument("--asa", type=float, help="target mean wait of answered calls, seconds")
+    p.add_argument("--abandon", type=float, help="target abandon rate, e.g. 0.05")
+    p.add_argument("--max-occupancy", type=float, help="e.g. 0.85")
+    p.add_argument("--agents", type=int, help="evaluate this many agents")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return p
+
+
+def _figures_json(result: QueueFigures) -> dict[str, Any]:
+    out = asdict(result)
+    out["answer_rate"] = result.answer_rate
+    return {
+        k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()
+    }
+
+
+STAFF_COLUMNS = (
+    ("agents", "agents", "{:d}"),
+    ("p_wait", "P(wait)", "{:.2%}"),
+    ("service_level", "SL", "{:.2%}"),
+    ("service_level_offered", "SL offered", "{:.2%}"),
+    ("asa", "ASA s", "{:.1f}"),
+    ("p_abandon", "abandon", "{:.2%}"),
+    ("occupancy", "occupancy", "{:.1%}"),
+)
+
+
+def _staff_table(rows: Sequence[QueueFigures], out: TextIO, mark: int | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table()
+    for _, title, _ in STAFF_COLUMNS:
+        table.add_column(title, justify="right")
+    for r in rows:
+        cells = [fmt.format(getattr(r, name)) for name, _, fmt in STAFF_COLUMNS]
+        table.add_row(*cells, style="bold" if r.agents == mark else None)
+    Console(file=out, width=100).print(table)
+
+
+def _target(args: argparse.Namespace) -> StaffingTarget | None:
+    if all(v is None for v in (args.service_level, args.asa, args.abandon, args.max_occupancy)):
+        return None
+    return StaffingTarget(
+        service_level=args.service_level,
+        offered_definition=args.offered_definition,
+        asa=args.asa,
+        abandon=args.abandon,
+        max_occupancy=args.max_occupancy,
+    )
+
+
+def staff_main(argv: Sequence[str], *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """`hotline staff`: figures for --agents, or the least staffing meeting the targets."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = _staff_parser().parse_args(list(argv))
+    try:
+        target = _target(args)
+        if args.profile is not None:
+            return _staff_profile(args, target, out)
+        traffic = Traffic(args.rate / 3600.0, args.aht, args.patience)
+        opts = {"threshold": args.threshold, "short_abandon": args.short_abandon}
+        chosen: int | None = args.agents
+        if target is not None and chosen is None:
+            chosen = agents_needed(traffic, target, **opts).agents
+        low = math.floor(traffic.offered_load) + 1 if args.patience is None else 1
+        if chosen is None:
+            chosen = max(low, math.ceil(traffic.offered_load))
+        rows = [figures(traffic, n, **opts) for n in range(max(low, chosen - 2), chosen + 3)]
+    except (StaffingError, ModelError) as exc:
+        return _fail("hotline staff", str(exc), err)
+    if args.json:
+        doc = {
+            "offered_load": traffic.offered_load,
+            "model": "erlang_a" if args.patience else "erlang_c",
+            "agents": chosen,
+            "figures": _figures_json(next(r for r in rows if r.agents == chosen)),
+            "nearby": [_figures_json(r) for r in rows],
+        }
+        print(json.dumps(doc, indent=2), file=out)
+        return EXIT_OK
+    model = "Erlang A (M/M/N+M)" if args.patience else "Erlang C (M/M/N)"
+    print(
+        f"{model}: offered load {traffic.offered_load:.2f} Erl, service level within "
+        f"{args.threshold:g} s",
+        file=out,
+    )
+    if target is not None:
+        print(f"agents needed: {chosen}", file=out)
+    _staff_table(rows, out, chosen)
+    return EXIT_OK
+
+
+def _staff_profile(args: argparse.Namespace, target: StaffingTarget | None, out: TextIO) -> int:
+    """Agents needed in each 15-minute interval of a profile (steady state per interval)."""
+    if target is None:
+        raise StaffingError("a profile needs a target (--service-level, --asa or --abandon)")
+    profile = load_profile(args.profile)
+    rows = []
+    for i, calls in enumerate(profile.calls):
+        start = profile.start + i * profile.interval
+        traffic = Traffic(calls / profile.interval, args.aht, args.patience)
+        if calls == 0:
+            rows.append({"start": start, "calls": calls, "agents": 0})
+            continue
+        result = agents_needed(
+            traffic, target, threshold=args.threshold, short_abandon=args.short_abandon
+        )
+        rows.append(
+            {
+                "start": start,
+                "calls": calls,
+                "agents": result.agents,
+                "service_level": result.service_level,
+                "asa": result.asa,
+                "abandon": result.p_abandon,
+            }
+        )
+    if args.json:
+        print(json.dumps({"intervals": rows}, indent=2), file=out)
+        return EXIT_OK
+    from sim.report import clock_label
+
+    for row in rows:
+        print(
+            f"{clock_label(float(row['start']))}  calls {row['calls']:>7g}  agents "
+            f"{row['agents']:>4}",
+            file=out,
+        )
+    return EXIT_OK
+
+
+# --- hotline sim ---------------------------------------------------------------------------
+
+
+def _sim_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="hotline sim",
+        description="Run the production ACD on virtual time and report SPEC-Q2 figures.",
+        epilog="Distributions: 180 or exp:180 (exponential mean), lognormal:mean,sd, fixed:30, "
+        "empirical:file.csv[:column], none.",
+    )
+    p.add_argument("--live", action="store_true", help="drive real SIP calls (not yet)")
+    load = p.add_mutually_exclusive_group()
+    load.add_argument("--rate", type=float, help="calls per hour (Poisson)")
+    load.add_argument("--profile", type=Path, help="CSV start,calls per 15 minutes")
+    staff = p.add_mutually_exclusive_group()
+    staff.add_argument("--agents", type=int, help="agents on duty all the time")
+    staff.add_argument("--roster", type=Path, help="roster of shifts and breaks (CSV or YAML)")
+    p.add_argument("--aht", default="exp:180", help="talk time distribution (default exp:180)")
+    p.add_argument("--patience", default="none", help="patience distribution (default none)")
+    p.add_argument("--menu-time", default="none", help="time in the voice menu first")
+    p.add_argument("--ring-delay", default="none", help="time an agent takes to answer")
+    p.add_argument("--wrapup", type=float, default=0.0, help="queue wrap-up seconds")
+    p.add_argument("--wrapup-time", default="none", help="time agents take to submit wrap-up")
+    p.add_argument("--ring-timeout", type=float, default=RING_TIMEOUT_NEVER)
+    p.add_argument("--strategy", default="longest_idle")
+    p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    p.add_argument("--short-abandon", type=float, default=DEFAULT_SHORT_ABANDON)
+    p.add_argument("--callback-after", type=float, help="offer a callback after N seconds")
+    p.add_argument("--callback-accept", type=float, default=0.0)
+    p.add_argument("--start", default="00:00", help="with --rate: time of day arrivals begin")
+    p.add_argument("--hours", type=float, help="hours of arrivals (default 8, or the profile)")
+    p.add_argument("--warmup", type=float, default=0.0, help="minutes left out at the start")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--replications", type=int, default=1)
+    p.add_argument("--batches", type=int, help="batch means over one run instead")
+    p.add_argument("--confidence", type=float, default=0.95)
+    p.add_argument("--json", help="write JSON here ('-' for stdout)")
+    p.add_argument("--csv", type=Path, help="write per-interval CSV here")
+    p.add_argument("--plot", type=Path, help="write a PNG here")
+    p.add_argument("--target", type=float, help="service-level target line on the plot")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def _dist(text: str, option: str) -> Distribution | None:
+    return parse_distribution(text, option=option)
+
+
+def build_model(args: argparse.Namespace) -> SimModel:
+    """The SimModel described by `hotline sim` options (raises ModelError / ConfigError)."""
+    arrivals: ConstantRate | Profile
+    if args.profile is not None:
+        arrivals = load_profile(args.profile)
+        if args.hours is not None:
+            keep = max(1, math.ceil(args.hours * 3600 / arrivals.interval))
+            arrivals = Profile(arrivals.start, arrivals.calls[:keep], arrivals.interval)
+    elif args.rate is not None:
+        start = parse_clock_time(args.start, file="command line", line=0, field="--start")
+        hours = 8.0 if args.hours is None else args.hours
+        if not hours > 0:
+            raise ModelError(f"{hours!r} must be > 0", field="--hours")
+        arrivals = ConstantRate(args.rate / 3600.0, end=start + hours * 3600.0, start=start)
+    else:
+        raise ModelError("give --rate (calls per hour) or --profile", field="--rate")
+    staff: Roster
+    if args.roster is not None:
+        staff = load_roster(args.roster)
+    elif args.agents is not None:
+        staff = fixed_staff(args.agents)
+    else:
+        raise ModelError("give --agents or --roster", field="--agents")
+    talk = _dist(args.aht, "--aht")
+    if talk is None:
+        raise ModelError("a talk time distribution is required", field="--aht")
+    queue = QueueConfig(
+        name="sim",
+        strategy=args.strategy,
+        ring_timeout=args.ring_timeout,
+        wrapup_seconds=args.wrapup,
+        service_level_seconds=args.threshold,
+        short_abandon_seconds=args.short_abandon,
+        callback_after=args.callback_after,
+    )
+    return SimModel(
+        arrivals=arrivals,
+        talk_time=talk,
+        staff=staff,
+        patience=_dist(args.patience, "--patience"),
+        menu_time=_dist(args.menu_time, "--menu-time"),
+        ring_delay=_dist(args.ring_delay, "--ring-delay"),
+        wrapup_time=_dist(args.wrapup_time, "--wrapup-time"),
+        queue=queue,
+        callback_accept=args.callback_accept,
+        warmup=arrivals.start + args.warmup * 60.0 if args.warmup else 0.0,
+    )
+
+
+def _describe(args: argparse.Namespace) -> dict[str, Any]:
+    keep = (
+        "rate",
+        "profile",
+        "agents",
+        "roster",
+        "aht",
+        "patience",
+        "menu_time",
+        "ring_delay",
+        "wrapup",
+        "wrapup_time",
+        "ring_timeout",
+        "strategy",
+        "threshold",
+        "short_abandon",
+        "callback_after",
+        "callback_accept",
+        "start",
+        "hours",
+        "warmup",
+        "seed",
+        "replications",
+        "batches",
+    )
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k in keep}
+
+
+def sim_main(argv: Sequence[str], *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """`hotline sim`: run, print a summary table, write --json/--csv/--plot."""
+    from sim.experiment import batch_means, replicate
+    from sim.report import write_csv, write_json, write_plot
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = _sim_parser().parse_args(list(argv))
+    if args.live:
+        return _fail(
+            "hotline sim",
+            "--live (real SIP calls against a running service) is not "
+            "available yet; it is planned work of issue 8. Use virtual time for now.",
+            err,
+        )
+    try:
+        model = build_model(args)
+        if args.replications < 1:
+            raise ModelError("must be at least 1", field="--replications")
+        if args.batches is not None and args.replications != 1:
+            raise ModelError("use either --batches or --replications", field="--batches")
+    except (ModelError, ConfigError) as exc:
+        return _fail("hotline sim", str(exc), err)
+
+    with _progress(err, enabled=not args.quiet) as advance:
+        if args.batches is not None:
+            from sim.runner import Simulation
+
+            run = Simulation(model, seed=args.seed).run(progress=advance)
+            try:
+                experiment = batch_means(run, args.batches, args.confidence)
+            except ValueError as exc:
+                return _fail("hotline sim", str(exc), err)
+        else:
+            experiment = replicate(
+                model,
+                seed=args.seed,
+                replications=args.replications,
+                confidence=args.confidence,
+                progress=advance,
+            )
+
+    description = _describe(args)
+    if args.json == "-":
+        from sim.report import to_json
+
+        print(json.dumps(to_json(experiment, description), ensure_ascii=False, indent=2), file=out)
+    else:
+        if args.json:
+            write_json(Path(args.json), experiment, description)
+        _summary_table(experiment, out)
+    if args.csv:
+        write_csv(args.csv, experiment)
+    if args.plot:
+        write_plot(args.plot, experiment, target=args.target, threshold=args.threshold)
+    return EXIT_OK
+
+
+def _summary_table(experiment: Any, out: TextIO) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from sim.report import summary_rows
+
+    print(
+        f"{experiment.calls} calls, {experiment.method} "
+        f"({len(experiment.runs)} run(s)), {experiment.confidence:.0%} CI, "
+        f"{experiment.wall_seconds:.1f} s of CPU; ± is the CI half-width",
+        file=out,
+    )
+    table = Table()
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for name, text in summary_rows(experiment):
+        table.add_row(name, text)
+    Console(file=out, width=100).print(table)
+
+
+class _progress:
+    """A rich progress bar on stderr fed with fractions; a no-op when disabled."""
+
+    def __init__(self, stream: TextIO, *, enabled: bool) -> None:
+        self._enabled = enabled
+        self._stream = stream
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Any:
+        if not self._enabled:
+            return lambda fraction: None
+        from rich.console import Console
+        from rich.progress import Progress
+
+        self._bar = Progress(console=Console(file=self._stream), transient=True)
+        self._bar.__enter__()
+        self._task = self._bar.add_task("simulating", total=1.0)
+        return lambda fraction: self._bar.update(self._task, completed=fraction)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
