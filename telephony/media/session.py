@@ -252,7 +252,10 @@ class RtpSession:
         self._talkspurt_start = True
         self._playbacks: deque[PlaybackHandle] = deque()
         self._live: deque[PcmArray] = deque(maxlen=LIVE_FEED_MAX_FRAMES)
+        # Frames reach listeners as they are; read-only arrays keep one consumer from
+        # changing what another (or the next tick's packet) sees.
         self._silence = np.zeros(FRAME_SAMPLES, dtype=np.int16)
+        self._silence.setflags(write=False)
         self._comfort = comfort_noise
         self._comfort_pos = 0
         self._dtmf_queue: deque[tuple[DtmfKey, int, asyncio.Future[bool] | None]] = deque()
@@ -345,6 +348,8 @@ class RtpSession:
         """Queue a prompt (8 kHz int16); it starts when the ones before it have finished."""
         if pcm.dtype != np.int16 or pcm.ndim != 1:
             raise MediaError(f"prompts are 1-D int16 PCM, got {pcm.dtype} with {pcm.ndim} dims")
+        pcm = pcm.view()
+        pcm.setflags(write=False)
         handle = PlaybackHandle(pcm, self._loop.create_future())
         if self._closed:
             handle._resolve(PlaybackOutcome.CLOSED)
@@ -560,6 +565,7 @@ class RtpSession:
                 self._anchor = (timestamp, self._tick * FRAME_SAMPLES)
             anchor_ts, anchor_position = self._anchor
             position = anchor_position + uint32_diff(timestamp, anchor_ts)
+            pcm.setflags(write=False)
             frame = AudioFrame(pcm, timestamp, position, concealed)
             for listener in list(self._audio_listeners):
                 _call(listener, frame)
