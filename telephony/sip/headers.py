@@ -87,7 +87,7 @@ def canonical_name(name: str) -> str:
 def split_comma_list(value: str) -> list[str]:
     """Split a header value at commas that are outside quotes and <...> (RFC 3261 §7.3.1)."""
     if "," not in value:
-        stripped = value.strip()
+        stripped = value.strip(" \t")
         return [stripped] if stripped else []
     out: list[str] = []
     start = 0
@@ -107,12 +107,12 @@ def split_comma_list(value: str) -> list[str]:
         elif c == ">":
             in_angle = False
         elif c == "," and not in_angle:
-            part = value[start:i].strip()
+            part = value[start:i].strip(" \t")
             if part:
                 out.append(part)
             start = i + 1
         i += 1
-    part = value[start:].strip()
+    part = value[start:].strip(" \t")
     if part:
         out.append(part)
     return out

@@ -94,7 +94,7 @@ def parse_message(data: bytes) -> SipRequest | SipResponse:
         if line[:1] in (" ", "\t"):
             if not values:
                 raise RemoteSipError("continuation line before any header")
-            values[-1] = values[-1] + " " + line.strip()
+            values[-1] = values[-1] + " " + line.strip(" \t")
             continue
         raw_name, colon, value = line.partition(":")
         if not colon:
@@ -102,7 +102,7 @@ def parse_message(data: bytes) -> SipRequest | SipResponse:
         canon, key = _name(raw_name.rstrip(" \t"))
         names.append(canon)
         keys.append(key)
-        values.append(value.strip())
+        values.append(value.strip(" \t"))
     items = []
     kept_keys = []
     for canon, key, value in zip(names, keys, values, strict=True):
@@ -232,7 +232,7 @@ def salvage_headers(data: bytes) -> tuple[str, Headers] | None:
         text = head.lstrip(b"\r\n").decode("utf-8", errors="replace")
         lines = text.split("\r\n")
         method = lines[0].split(" ", 1)[0]
-        if not _TOKEN_RE.fullmatch(method) or method.upper().startswith("SIP/"):
+        if not method or method.upper().startswith("SIP/") or not method.isprintable():
             return None
         if method == "ACK":
             return None

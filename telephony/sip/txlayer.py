@@ -117,9 +117,7 @@ class TransactionLayer:
             return [MessageRejected(source, exc.reason, None)]
         method, headers = salvaged
         status = exc.status_hint
-        items = [(n, v) for n, v in headers]
-        if not any(n == "To" for n, _ in items):
-            return [MessageRejected(source, exc.reason, None)]
+        items = list(headers)
         warning = [("Warning", f'399 hotline "{_warning_text(exc.reason)}"')]
         try:
             fake = stamp_received(SipRequest(method, _PLACEHOLDER_URI, Headers(items)), source)

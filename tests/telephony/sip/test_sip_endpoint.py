@@ -80,7 +80,9 @@ class Service:
 
 
 @pytest.fixture
-async def pair(request: pytest.FixtureRequest) -> AsyncIterator[tuple[SipEndpoint, SipEndpoint, Service]]:
+async def pair(
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[tuple[SipEndpoint, SipEndpoint, Service]]:
     host = request.param
     service = Service()
     server = await SipEndpoint.start(
