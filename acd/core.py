@@ -445,6 +445,9 @@ class AcdCore:
         call.state = CallState.CONNECTED
         call.agent = agent
         call.answered = True
+        # The queue's wait timers (max wait, announcements, callback offer) are over.
+        call.queue_gen += 1
+        call.overflow_due = False
         call.last_agent = agent.agent_id
         out.append(ConnectCall(call.call_id, agent.agent_id, agent.number, cfg.play_agent_number,
                                late, late and cfg.play_late_apology))
