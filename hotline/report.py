@@ -2,7 +2,9 @@
 records, as a table or CSV.
 
 The report reads the database only, so its figures are the same before and after a restart
-of the service. Intervals are aligned to the clock in the report's timezone (a 15-minute
+of the service: the event log of the calls in range is rebuilt into per-call records by
+``acd.records`` and measured by ``acd.metrics``, the same code the live API and the
+simulator use. Intervals are aligned to the clock in the report's timezone (a 15-minute
 report starts at :00, :15, :30, :45; a daily one at local midnight). A call belongs to the
 interval in which it asked for an agent, whatever happened to it later.
 """
@@ -12,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -23,14 +24,13 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from acd.config import DEFAULT_SERVICE_LEVEL_SECONDS, DEFAULT_SHORT_ABANDON_SECONDS, QueueConfig
+from acd.events import EVENT_TYPES, AcdEvent, AgentStateChanged, event_from_dict
+from acd.metrics import Metrics, compute, occupancy
+from acd.records import AgentTimeTracker, CallRecord, RecordBuilder
+from acd.states import AgentState
 from hotline.db.engine import Database, DatabaseUrlError
-from hotline.db.records import StoredCall
-from hotline.db.store import EventStore
-
-# SPEC-Q1: answered within 10 s; issue 5: abandons this short are counted apart (they
-# hung up before an agent could reasonably have answered). Both follow acd/config.py.
-DEFAULT_SERVICE_LEVEL_SECONDS = 10.0
-DEFAULT_SHORT_ABANDON_SECONDS = 5.0
+from hotline.db.store import EventStore, LoggedEvent
 
 INTERVALS: dict[str, timedelta] = {
     "15m": timedelta(minutes=15),
@@ -40,81 +40,29 @@ INTERVALS: dict[str, timedelta] = {
 
 ALL_QUEUES = "(all)"
 
+# Agent time is tracked in quarter hours, the smallest report interval; every report
+# interval is a whole number of them in any real timezone (offsets are multiples of 15 min).
+AGENT_TIME_BUCKET = timedelta(minutes=15)
+# How far before --from the report looks for each agent's state at the start: the last
+# state change of a working agent is always within a day (shifts, breaks, logouts).
+AGENT_STATE_LOOKBACK = timedelta(days=1)
+
 
 class ReportError(Exception):
     """A report that cannot be made as asked; the message says why, for the terminal."""
 
 
 @dataclass(frozen=True, slots=True)
-class Figures:
-    """The SPEC-Q2 figures of one group of calls. Ratios are fractions (0..1), None when
-    nothing was there to divide by; durations are seconds."""
-
-    offered: int
-    answered: int
-    answered_in_time: int
-    abandoned: int
-    short_abandoned: int
-    answer_rate: float | None  # 接通率: answered ÷ asked for an agent
-    service_level: float | None  # answered within X ÷ answered
-    service_level_offered: float | None  # within X ÷ (answered + abandoned − short)
-    abandon_rate: float | None  # abandoned (short ones included) ÷ asked for an agent
-    asa: float | None  # mean wait of answered calls
-    aht: float | None  # mean talk + hold + wrap-up of answered calls
-    first_contact_resolution: float | None  # resolved ÷ wrap-ups that said either way
-    satisfaction: float | None  # 满意率: satisfied ÷ surveyed
-
-
-@dataclass(frozen=True, slots=True)
 class ReportRow:
     interval_start: datetime
     queue: str
-    figures: Figures
+    metrics: Metrics
+    occupancy: float | None  # only on rows of all queues: agents serve several queues
 
 
-def _ratio(numerator: int, denominator: int) -> float | None:
-    return numerator / denominator if denominator else None
-
-
-def _mean(values: Sequence[float]) -> float | None:
-    return math.fsum(values) / len(values) if values else None
-
-
-def compute_figures(
-    calls: Sequence[StoredCall], *, service_level_seconds: float, short_abandon_seconds: float
-) -> Figures:
-    """SPEC-Q2 figures of ``calls`` (all of which asked for an agent)."""
-    answered = [call for call in calls if call.answered_at is not None]
-    abandoned = [call for call in calls if call.answered_at is None and call.abandoned_at]
-    waits = [call.wait_seconds for call in answered if call.wait_seconds is not None]
-    in_time = sum(1 for wait in waits if wait <= service_level_seconds)
-    short = sum(
-        1 for call in abandoned
-        if call.wait_seconds is not None and call.wait_seconds < short_abandon_seconds
-    )
-    resolved = [c.resolved_first_contact for c in answered if c.resolved_first_contact is not None]
-    surveyed = [call.satisfied for call in calls if call.satisfied is not None]
-    return Figures(
-        offered=len(calls),
-        answered=len(answered),
-        answered_in_time=in_time,
-        abandoned=len(abandoned),
-        short_abandoned=short,
-        answer_rate=_ratio(len(answered), len(calls)),
-        service_level=_ratio(in_time, len(answered)),
-        service_level_offered=_ratio(in_time, len(answered) + len(abandoned) - short),
-        abandon_rate=_ratio(len(abandoned), len(calls)),
-        asa=_mean(waits),
-        aht=_mean([c.talk_seconds + c.hold_seconds + c.wrapup_seconds for c in answered]),
-        first_contact_resolution=_ratio(sum(resolved), len(resolved)),
-        satisfaction=_ratio(sum(surveyed), len(surveyed)),
-    )
-
-
-def interval_starts(start: datetime, end: datetime, step: timedelta | None) -> list[datetime]:
-    """Interval starts covering ``[start, end)`` in ``start``'s timezone, on the clock grid."""
-    if step is None:
-        return [start]
+def interval_starts(start: datetime, end: datetime, step: timedelta) -> list[datetime]:
+    """Interval starts covering ``[start, end)`` in ``start``'s timezone, on the clock grid
+    (the first one at or before ``start``)."""
     if step >= timedelta(days=1):
         first = start.replace(hour=0, minute=0, second=0, microsecond=0)
     else:
@@ -131,45 +79,74 @@ def interval_starts(start: datetime, end: datetime, step: timedelta | None) -> l
     return starts
 
 
+@dataclass(frozen=True, slots=True)
+class ReportData:
+    """What the report reads from the database: the finished calls that asked for an agent
+    in the range, and the agents' state changes from a little before it."""
+
+    records: list[CallRecord]
+    agent_events: list[AgentStateChanged]
+
+
 def build_rows(
-    calls: Sequence[StoredCall],
-    starts: Sequence[datetime],
-    end: datetime,
-    *,
-    queue: str | None,
-    figures: Callable[[Sequence[StoredCall]], Figures],
+    data: ReportData, starts: Sequence[datetime], end: datetime, *, queue: str | None
 ) -> list[ReportRow]:
+    """One row per interval and queue (plus one for all queues unless ``queue`` is given),
+    the figures computed by ``acd.metrics`` from the records of calls queued in it."""
     bounds = [start.timestamp() for start in starts] + [end.timestamp()]
+    queues = sorted({record.queue for record in data.records}) if queue is None else [queue]
+    bucket = AGENT_TIME_BUCKET.total_seconds()
+    tracker = AgentTimeTracker(bucket, utc_offset=_utc_offset(starts[0]))
+    tracker.feed(data.agent_events)
+    tracker.close(bounds[-1])
     rows: list[ReportRow] = []
-    queues = sorted({call.queue or "" for call in calls}) if queue is None else [queue]
     for index, start in enumerate(starts):
         low, high = bounds[index], bounds[index + 1]
-        in_interval = [
-            call for call in calls
-            if call.entered_queue_at is not None and low <= call.entered_queue_at < high
-        ]
+        in_interval = [r for r in data.records if low <= r.queued_at < high]
         for name in queues:
-            group = [call for call in in_interval if (call.queue or "") == name]
-            rows.append(ReportRow(start, name, figures(group)))
-        if queue is None and len(queues) > 1:
-            rows.append(ReportRow(start, ALL_QUEUES, figures(in_interval)))
+            group = [record for record in in_interval if record.queue == name]
+            rows.append(ReportRow(start, name, compute(group), None))
+        if queue is None:
+            seconds: dict[AgentState, float] = {}
+            for (_agent, cell), per_state in tracker.seconds.items():
+                if low <= cell < high:
+                    for agent_state, value in per_state.items():
+                        seconds[agent_state] = seconds.get(agent_state, 0.0) + value
+            rows.append(ReportRow(start, ALL_QUEUES, compute(in_interval), occupancy(seconds)))
     return rows
 
 
-# Column title, CSV name, and how a figure reads in the table and in the CSV.
-COLUMNS: tuple[tuple[str, str, Callable[[Figures], float | int | None], str], ...] = (
-    ("Offered", "offered", lambda f: f.offered, "count"),
-    ("Answered", "answered", lambda f: f.answered, "count"),
-    ("Abandoned", "abandoned", lambda f: f.abandoned, "count"),
-    ("Short ab.", "short_abandoned", lambda f: f.short_abandoned, "count"),
-    ("接通率 %", "answer_rate_pct", lambda f: f.answer_rate, "percent"),
-    ("SL %", "service_level_pct", lambda f: f.service_level, "percent"),
-    ("SL(offered) %", "service_level_offered_pct", lambda f: f.service_level_offered, "percent"),
-    ("Abandon %", "abandon_rate_pct", lambda f: f.abandon_rate, "percent"),
-    ("ASA s", "asa_seconds", lambda f: f.asa, "seconds"),
-    ("AHT s", "aht_seconds", lambda f: f.aht, "seconds"),
-    ("FCR %", "first_contact_resolution_pct", lambda f: f.first_contact_resolution, "percent"),
-    ("满意率 %", "satisfaction_pct", lambda f: f.satisfaction, "percent"),
+def _utc_offset(moment: datetime) -> float:
+    offset = moment.utcoffset()
+    return 0.0 if offset is None else offset.total_seconds()
+
+
+Getter = Callable[[ReportRow], float | int | None]
+
+# Column title, CSV name, how to get the figure, and how it reads. Definitions: acd/metrics.py.
+COLUMNS: tuple[tuple[str, str, Getter, str], ...] = (
+    ("Offered", "offered", lambda r: r.metrics.offered, "count"),
+    ("Answered", "answered", lambda r: r.metrics.answered, "count"),
+    ("In SL", "answered_within", lambda r: r.metrics.answered_within, "count"),
+    ("Abandoned", "abandoned", lambda r: r.metrics.abandoned, "count"),
+    ("Short ab.", "short_abandoned", lambda r: r.metrics.short_abandoned, "count"),
+    ("Overflow", "overflowed", lambda r: r.metrics.overflowed, "count"),
+    ("Callbacks", "callbacks_requested", lambda r: r.metrics.callbacks_requested, "count"),
+    ("接通率 %", "answer_rate_pct", lambda r: r.metrics.answer_rate, "percent"),
+    ("SL %", "service_level_pct", lambda r: r.metrics.service_level, "percent"),
+    (
+        "SL+ab. %",
+        "service_level_abandons_pct",
+        lambda r: r.metrics.service_level_abandons,
+        "percent",
+    ),
+    ("Abandon %", "abandon_rate_pct", lambda r: r.metrics.abandon_rate, "percent"),
+    ("ASA s", "asa_seconds", lambda r: r.metrics.asa, "seconds"),
+    ("AHT s", "aht_seconds", lambda r: r.metrics.aht, "seconds"),
+    ("FCR %", "fcr_pct", lambda r: r.metrics.fcr, "percent"),
+    ("满意率 %", "satisfaction_pct", lambda r: r.metrics.satisfaction, "percent"),
+    ("Max wait s", "longest_wait_seconds", lambda r: r.metrics.longest_wait, "seconds"),
+    ("Occupancy %", "occupancy_pct", lambda r: r.occupancy, "percent"),
 )
 
 
@@ -187,11 +164,13 @@ def write_csv(rows: Sequence[ReportRow], out: TextIO) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["interval_start", "queue", *(column[1] for column in COLUMNS)])
     for row in rows:
-        writer.writerow([
-            row.interval_start.isoformat(),
-            row.queue,
-            *(_format(getter(row.figures), kind, "") for _, _, getter, kind in COLUMNS),
-        ])
+        writer.writerow(
+            [
+                row.interval_start.isoformat(),
+                row.queue,
+                *(_format(getter(row), kind, "") for _, _, getter, kind in COLUMNS),
+            ]
+        )
 
 
 def write_table(rows: Sequence[ReportRow], out: TextIO, title: str) -> None:
@@ -204,9 +183,9 @@ def write_table(rows: Sequence[ReportRow], out: TextIO, title: str) -> None:
         table.add_row(
             row.interval_start.strftime("%Y-%m-%d %H:%M"),
             row.queue,
-            *(_format(getter(row.figures), kind, "–") for _, _, getter, kind in COLUMNS),
+            *(_format(getter(row), kind, "–") for _, _, getter, kind in COLUMNS),
         )
-    Console(file=out, width=200, color_system=None).print(table)
+    Console(file=out, width=240, color_system=None).print(table)
 
 
 def _zone(name: str | None) -> tzinfo:
@@ -234,26 +213,58 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hotline report", description="SPEC-Q2 call-centre figures from the database."
     )
-    parser.add_argument("--from", dest="start", required=True, help="start, ISO date or time")
+    parser.add_argument(
+        "--from",
+        dest="start",
+        required=True,
+        help="start, ISO date or time (rounded down to the interval grid)",
+    )
     parser.add_argument("--to", dest="end", required=True, help="end (exclusive)")
     parser.add_argument("--queue", default=None, help="only this queue (default: each queue)")
     parser.add_argument("--csv", action="store_true", help="CSV instead of a table")
-    parser.add_argument("--interval", choices=sorted(INTERVALS), default=None,
-                        help="one row per interval (default: one for the whole range)")
-    parser.add_argument("--tz", default=None,
-                        help="timezone of --from/--to and intervals (default: the machine's)")
-    parser.add_argument("--service-level", type=float, default=DEFAULT_SERVICE_LEVEL_SECONDS,
-                        help="answered within this many seconds counts in service level")
-    parser.add_argument("--short-abandon", type=float, default=DEFAULT_SHORT_ABANDON_SECONDS,
-                        help="abandons before this many seconds are counted apart")
+    parser.add_argument(
+        "--interval",
+        choices=sorted(INTERVALS),
+        default=None,
+        help="one row per interval (default: one for the whole range)",
+    )
+    parser.add_argument(
+        "--tz", default=None, help="timezone of --from/--to and intervals (default: the machine's)"
+    )
+    parser.add_argument(
+        "--service-level",
+        type=float,
+        default=DEFAULT_SERVICE_LEVEL_SECONDS,
+        help="answered within this many seconds counts in service level",
+    )
+    parser.add_argument(
+        "--short-abandon",
+        type=float,
+        default=DEFAULT_SHORT_ABANDON_SECONDS,
+        help="abandons within this many seconds are counted apart",
+    )
     return parser
 
 
-async def _load(url: str, start: float, end: float, queue: str | None) -> list[StoredCall]:
+def _acd_events(logged: Sequence[LoggedEvent]) -> list[AcdEvent]:
+    # Events of other features share the log; only the ACD's feed its records.
+    return [event_from_dict(event.as_dict()) for event in logged if event.event in EVENT_TYPES]
+
+
+async def _load(
+    url: str, start: datetime, end: datetime, queue: str | None, thresholds: tuple[float, float]
+) -> ReportData:
     database = Database.open(url)
     try:
         async with EventStore(database) as store:
-            return await store.load_calls(start, end, queue=queue)
+            call_events = await store.load_call_events(
+                start.timestamp(), end.timestamp(), queue=queue
+            )
+            agent_events = await store.load_events(
+                (start - AGENT_STATE_LOOKBACK).timestamp(),
+                end.timestamp(),
+                types=(AgentStateChanged.__name__,),
+            )
     except (OperationalError, ProgrammingError) as error:
         raise ReportError(
             f"cannot read call records from the database ({error.orig}); "
@@ -261,6 +272,15 @@ async def _load(url: str, start: float, end: float, queue: str | None) -> list[S
         ) from error
     finally:
         await database.close()
+    service_level, short_abandon = thresholds
+    queues = sorted({event.queue for event in call_events if event.queue})
+    builder = RecordBuilder(
+        QueueConfig(name, service_level_seconds=service_level, short_abandon_seconds=short_abandon)
+        for name in queues
+    )
+    records = list(builder.feed(_acd_events(call_events)))
+    agents = [e for e in _acd_events(agent_events) if isinstance(e, AgentStateChanged)]
+    return ReportData(records=records, agent_events=agents)
 
 
 def run_report(
@@ -270,7 +290,11 @@ def run_report(
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
-    """Run ``hotline report`` with ``argv``; returns the exit status (0 ok, 1 error, 2 usage)."""
+    """Run ``hotline report`` with ``argv``; returns the exit status (0 ok, 1 error, 2 usage).
+
+    Calls still in progress at the time of the report (not ended, or wrap-up not finished)
+    are not counted yet: ``acd.records`` closes a record only when all of it is known.
+    """
     import sys
 
     out = out if out is not None else sys.stdout
@@ -285,26 +309,28 @@ def run_report(
         end = _moment("--to", args.end, zone)
         if end <= start:
             raise ReportError("--to must be after --from")
-        calls = asyncio.run(_load(database_url, start.timestamp(), end.timestamp(), args.queue))
+        # The range starts on the interval grid (a quarter hour without --interval), so that
+        # every interval, and the agent time in it, is whole.
+        starts = interval_starts(start, end, INTERVALS.get(args.interval, AGENT_TIME_BUCKET))
+        start = starts[0]
+        if args.service_level <= 0 or args.short_abandon < 0:
+            raise ReportError("--service-level must be positive, --short-abandon not negative")
+        data = asyncio.run(
+            _load(database_url, start, end, args.queue, (args.service_level, args.short_abandon))
+        )
     except (ReportError, DatabaseUrlError) as error:
         print(f"hotline report: {error}", file=err)
         return 1
 
-    def figures(group: Sequence[StoredCall]) -> Figures:
-        return compute_figures(
-            group,
-            service_level_seconds=args.service_level,
-            short_abandon_seconds=args.short_abandon,
-        )
-
-    rows = build_rows(
-        calls, interval_starts(start, end, INTERVALS.get(args.interval or "")), end,
-        queue=args.queue, figures=figures,
-    )
+    if args.interval is None:
+        starts = [start]
+    rows = build_rows(data, starts, end, queue=args.queue)
     if args.csv:
         write_csv(rows, out)
     else:
-        title = (f"Hotline {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} {start:%Z}, "
-                 f"service level {args.service_level:g} s")
+        title = (
+            f"Hotline {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} {start:%Z}, "
+            f"service level {args.service_level:g} s"
+        )
         write_table(rows, out, title)
     return 0

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -217,10 +217,13 @@ class EventStore:
         *,
         queue: str | None = None,
         call_id: str | None = None,
+        types: Collection[str] | None = None,
     ) -> list[LoggedEvent]:
         """Logged events with ``start <= at < end`` in log order, optionally only those
-        carrying ``queue`` or ``call_id``."""
+        carrying ``queue`` or ``call_id``, or of the given type names."""
         query = select(EventLogRow).where(EventLogRow.at >= start, EventLogRow.at < end)
+        if types is not None:
+            query = query.where(EventLogRow.event.in_(list(types)))
         if queue is not None:
             query = query.where(EventLogRow.queue == queue)
         if call_id is not None:
@@ -252,9 +255,9 @@ class EventStore:
         ``queue``), ordered by the time they did."""
         async with self._database.sessions() as session:
             calls = (
-                await session.scalars(_calls_in(start, end, queue).order_by(
-                    CallRow.entered_queue_at, CallRow.call_id
-                ))
+                await session.scalars(
+                    _calls_in(start, end, queue).order_by(CallRow.entered_queue_at, CallRow.call_id)
+                )
             ).all()
             ids = [call.call_id for call in calls]
             legs = await _children(session, LegRow, ids, LegRow.offered_at)
@@ -263,8 +266,11 @@ class EventStore:
             callbacks = await _children(session, CallbackRow, ids, CallbackRow.requested_at)
         return [
             _stored_call(
-                call, legs.get(call.call_id, []), wrapups.get(call.call_id, []),
-                answers.get(call.call_id, []), callbacks.get(call.call_id, []),
+                call,
+                legs.get(call.call_id, []),
+                wrapups.get(call.call_id, []),
+                answers.get(call.call_id, []),
+                callbacks.get(call.call_id, []),
             )
             for call in calls
         ]
@@ -306,22 +312,29 @@ async def _insert_log_rows(session: AsyncSession, events: Sequence[EncodedEvent]
 
 def _encoded(row: EventLogRow) -> EncodedEvent:
     return EncodedEvent(
-        event=row.event, at=row.at, call_id=row.call_id, queue=row.queue,
-        agent_id=row.agent_id, data=row.data,
+        event=row.event,
+        at=row.at,
+        call_id=row.call_id,
+        queue=row.queue,
+        agent_id=row.agent_id,
+        data=row.data,
     )
 
 
 def _logged(row: EventLogRow) -> LoggedEvent:
     return LoggedEvent(
-        id=row.id, at=row.at, event=row.event, call_id=row.call_id, queue=row.queue,
-        agent_id=row.agent_id, data=dict(row.data),
+        id=row.id,
+        at=row.at,
+        event=row.event,
+        call_id=row.call_id,
+        queue=row.queue,
+        agent_id=row.agent_id,
+        data=dict(row.data),
     )
 
 
 def _calls_in(start: float, end: float, queue: str | None) -> Any:
-    query = select(CallRow).where(
-        CallRow.entered_queue_at >= start, CallRow.entered_queue_at < end
-    )
+    query = select(CallRow).where(CallRow.entered_queue_at >= start, CallRow.entered_queue_at < end)
     if queue is not None:
         query = query.where(CallRow.queue == queue)
     return query
@@ -365,31 +378,45 @@ def _stored_call(
         transfers=call.transfers,
         offers=tuple(
             StoredOffer(
-                agent_id=leg.agent_id, offered_at=leg.offered_at,
-                ring_ended_at=leg.ring_ended_at, outcome=leg.outcome,
-                answered_at=leg.answered_at, ended_at=leg.ended_at, ended_by=leg.ended_by,
+                agent_id=leg.agent_id,
+                offered_at=leg.offered_at,
+                ring_ended_at=leg.ring_ended_at,
+                outcome=leg.outcome,
+                answered_at=leg.answered_at,
+                ended_at=leg.ended_at,
+                ended_by=leg.ended_by,
             )
             for leg in legs
         ),
         wrapups=tuple(
             StoredWrapup(
-                agent_id=w.agent_id, call_type=w.call_type, summary=w.summary,
+                agent_id=w.agent_id,
+                call_type=w.call_type,
+                summary=w.summary,
                 resolved_first_contact=w.resolved_first_contact,
-                submitted_at=w.submitted_at, ended_at=w.ended_at, seconds=w.seconds,
+                submitted_at=w.submitted_at,
+                ended_at=w.ended_at,
+                seconds=w.seconds,
             )
             for w in wrapups
         ),
         survey=tuple(
             StoredSurveyAnswer(
-                agent_id=a.agent_id, score=a.score, satisfied=a.satisfied,
+                agent_id=a.agent_id,
+                score=a.score,
+                satisfied=a.satisfied,
                 answered_at=a.answered_at,
             )
             for a in answers
         ),
         callbacks=tuple(
             StoredCallback(
-                number=c.number, requested_at=c.requested_at, status=c.status,
-                agent_id=c.agent_id, completed_at=c.completed_at, outcome=c.outcome,
+                number=c.number,
+                requested_at=c.requested_at,
+                status=c.status,
+                agent_id=c.agent_id,
+                completed_at=c.completed_at,
+                outcome=c.outcome,
             )
             for c in callbacks
         ),

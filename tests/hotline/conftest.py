@@ -8,6 +8,7 @@ test command must never pass silently without the server.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -21,7 +22,7 @@ from hotline.db.engine import Database
 from hotline.db.migrate import upgrade_async
 
 PG_DSN_VARIABLE = "HOTLINE_TEST_PG_DSN"
-BACKENDS = ("sqlite", "postgresql")
+CREATE_ATTEMPTS = 5
 
 
 def postgres_admin_dsn() -> str | None:
@@ -43,7 +44,18 @@ async def create_postgres_database(admin_dsn: str) -> str:
     name = f"hotline_t_{uuid.uuid4().hex[:12]}"
     connection = await asyncpg.connect(admin_dsn)
     try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        # template0 accepts no connections, so parallel test runs never trip over
+        # "source database is being accessed by other users"; a retry covers the rest.
+        for attempt in range(CREATE_ATTEMPTS):
+            try:
+                await connection.execute(
+                    f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'"
+                )
+                break
+            except asyncpg.ObjectInUseError:
+                if attempt == CREATE_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.2 * (attempt + 1))
     finally:
         await connection.close()
     url = make_url(admin_dsn).set(drivername="postgresql+asyncpg", database=name)

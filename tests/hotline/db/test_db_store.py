@@ -60,7 +60,8 @@ async def test_scripted_day_call_records(database: Database) -> None:
     assert c5.queue == "billing"
     assert [(w.submitted_at, w.seconds, w.call_type) for w in c5.wrapups] == [(None, 60.0, None)]
     assert c5.resolved_first_contact is None
-    assert c6.outcome == "callback"
+    # Called back and answered: the wait runs to the answer of the callback.
+    assert (c6.outcome, c6.agent_id, c6.wait_seconds) == ("answered", "a1", 920.0)
     assert [(cb.number, cb.status, cb.agent_id, cb.outcome) for cb in c6.callbacks] == [
         ("13966666666", "done", "a1", "answered")
     ]
