@@ -25,6 +25,8 @@ from ivr.events import (
 )
 from ivr.flow import Flow, FlowRegistry, SwitchBoard
 from ivr.flow_loader import FlowIssue, FlowValidationError, load_flow, load_flow_text
+from ivr.listener import Listener, ListenerConfig
+from ivr.playback import Playback, render
 from ivr.runner import MenuRunner, Phase, RunnerError
 
 __all__ = [
@@ -39,9 +41,12 @@ __all__ = [
     "FlowValidationError",
     "Hangup",
     "HangupReason",
+    "Listener",
+    "ListenerConfig",
     "MenuRunner",
     "Phase",
     "PlayPrompt",
+    "Playback",
     "PromptFinished",
     "PromptRef",
     "QuietSpeech",
@@ -60,5 +65,6 @@ __all__ = [
     "closing_flow",
     "load_flow",
     "load_flow_text",
+    "render",
     "survey_flow",
 ]
