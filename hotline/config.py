@@ -129,12 +129,23 @@ class AgentSettings(_Frozen):
         return value
 
 
+# The demo centre matches the bundled flow (ivr/flows/default.yaml): one queue per menu
+# option, "general" for "0 agent", "overflow" for the surge switch (SPEC-O1).
+_DEMO_QUEUES = ("general", "billing", "faults", "complaints", "overflow")
+_DEMO_SKILLS = {"billing": "senior", "faults": "senior", "complaints": "senior"}
+
+
+def _demo_queue(name: str) -> QueueSettings:
+    return QueueSettings(name=name, skills=(name,) if name in _DEMO_SKILLS else ())
+
+
 class AcdSettings(_Frozen):
-    queues: tuple[QueueSettings, ...] = (QueueSettings(name="general"),)
+    queues: tuple[QueueSettings, ...] = tuple(_demo_queue(name) for name in _DEMO_QUEUES)
     agents: tuple[AgentSettings, ...] = (
-        AgentSettings(number="1001", name="Demo Agent 1", queues=("general",)),
-        AgentSettings(number="1002", name="Demo Agent 2", queues=("general",)),
+        AgentSettings(number="1001", name="Demo Agent 1", queues=_DEMO_QUEUES, skills=_DEMO_SKILLS),
+        AgentSettings(number="1002", name="Demo Agent 2", queues=_DEMO_QUEUES, skills=_DEMO_SKILLS),
     )
+    default_queue: str = "general"  # where a flow's unknown queue name sends the caller
 
     @model_validator(mode="after")
     def _agents_name_known_queues(self) -> AcdSettings:

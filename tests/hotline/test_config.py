@@ -13,8 +13,8 @@ def test_defaults_bind_sip_to_loopback_with_a_demo_queue_and_10s_target() -> Non
     assert config.sip.port == 5060
     assert set(config.sip.transports) == {"udp", "tcp"}
     assert config.database.url.startswith("sqlite")
-    assert [q.name for q in config.acd.queues] == ["general"]
-    assert config.acd.queues[0].service_level_seconds == 10  # SPEC-Q1
+    assert "general" in [q.name for q in config.acd.queues]
+    assert all(q.service_level_seconds == 10 for q in config.acd.queues)  # SPEC-Q1
 
 
 def test_file_then_environment_then_cli_each_override_the_previous(tmp_path: Path) -> None:

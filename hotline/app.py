@@ -1,0 +1,184 @@
+"""The composition root: builds every part of the service from the config, in one place.
+
+Nothing else constructs services or reads configuration; each part gets what it needs as
+keyword arguments (STYLE.md, point 8). The subscriptions between features are listed in
+:func:`_wire_events`, so who reacts to what is visible here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from acd.engine import AcdEngine
+from agent_desktop.app import build_web_app
+from hotline.accounts.audit import AuditLog
+from hotline.accounts.credentials import SipCredentialStore
+from hotline.accounts.service import AccountService
+from hotline.acd_service import AcdService, engine_config
+from hotline.bootstrap import ensure_accounts
+from hotline.calls import CallManager
+from hotline.config import HotlineConfig
+from hotline.db.engine import Database
+from hotline.db.migrate import upgrade_async
+from hotline.db.store import EventStore
+from hotline.ivr_session import ListenerFactory
+from hotline.notifier import Notifier
+from hotline.telephony_service import TelephonyService
+from ivr.flow import SwitchBoard
+from ivr.flow_loader import load_flow
+from ivr.listener import Listener, ListenerConfig
+from prompts.catalogue import DEFAULT_DIR as PROMPTS_DIR
+from prompts.catalogue import PromptCatalogue
+
+DEFAULT_FLOW = Path(__file__).resolve().parent.parent / "ivr" / "flows" / "default.yaml"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Service:
+    """Everything one running instance owns; torn down in reverse order of building."""
+
+    config: HotlineConfig
+    database: Database
+    store: EventStore
+    notifier: Notifier
+    accounts: AccountService
+    credentials: SipCredentialStore
+    acd: AcdService
+    telephony: TelephonyService
+    calls: CallManager
+    web_runner: web.AppRunner
+    web_port: int
+
+
+def _wire_events(notifier: Notifier, store: EventStore) -> None:
+    # Every ACD event is durably logged (SPEC-Q1 per-call records, SPEC-Q2 metrics).
+    def persist(event: object) -> None:
+        future = store.submit(event)
+        future.add_done_callback(_log_store_failure)
+
+    notifier.subscribe(None, persist)
+
+
+def _log_store_failure(future: asyncio.Future[list[int]]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("an event could not be stored", exc_info=future.exception())
+
+
+@contextlib.asynccontextmanager
+async def build_service(
+    config: HotlineConfig, *, announce: object = print
+) -> AsyncIterator[Service]:
+    loop = asyncio.get_running_loop()
+    database = Database.open(config.database.url)
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(database.close)
+        await upgrade_async(database.engine)
+        store = EventStore(database)
+        stack.push_async_callback(store.close)
+        notifier = Notifier()
+        _wire_events(notifier, store)
+
+        credentials = SipCredentialStore([config.sip.realm])
+        await credentials.load(database.sessions)
+        audit = AuditLog(database.sessions, time.time)
+        accounts = AccountService(database.sessions, audit, time.time, credentials=credentials)
+        await ensure_accounts(
+            accounts,
+            database.sessions,
+            config.acd,
+            announce=announce if callable(announce) else print,
+        )
+
+        queues, agents = engine_config(config.acd)
+        engine = AcdEngine(queues, agents, rng=random.Random())
+        acd = AcdService(engine, notifier, loop)
+        stack.callback(acd.close)
+
+        prompts = PromptCatalogue(config.prompts.directory or PROMPTS_DIR)
+        flow = load_flow(config.ivr.flow or DEFAULT_FLOW, prompts.ids())
+        switches = SwitchBoard({"surge": config.ivr.emergency})
+        telephony = await TelephonyService.start(config, credentials=credentials)
+        stack.push_async_callback(telephony.close)
+        calls = CallManager(
+            telephony=telephony,
+            acd=acd,
+            prompts=prompts,
+            flow=flow,
+            switches=switches,
+            listener_factory=_listener_factory(config),
+            default_queue=config.acd.default_queue,
+        )
+        stack.push_async_callback(calls.close)
+
+        app = build_web_app(accounts=accounts, acd=acd, notifier=notifier, calls=calls)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        site = web.TCPSite(runner, config.web.host, config.web.port)
+        await site.start()
+        web_port = _bound_port(site, config.web.port)
+
+        yield Service(
+            config=config,
+            database=database,
+            store=store,
+            notifier=notifier,
+            accounts=accounts,
+            credentials=credentials,
+            acd=acd,
+            telephony=telephony,
+            calls=calls,
+            web_runner=runner,
+            web_port=web_port,
+        )
+
+
+def _listener_factory(config: HotlineConfig) -> ListenerFactory:
+    settings = ListenerConfig(
+        silence_s=config.ivr.listener.silence_seconds,
+        quiet_dbfs=config.ivr.listener.quiet_speech_dbfs,
+    )
+
+    def make(now: float) -> Listener:
+        listener = Listener(settings)
+        listener.start(now)
+        return listener
+
+    return make
+
+
+def _bound_port(site: web.TCPSite, configured: int) -> int:
+    server = site._server  # aiohttp exposes the bound sockets only here
+    sockets = getattr(server, "sockets", None) or []
+    return int(sockets[0].getsockname()[1]) if sockets else configured
+
+
+async def run_service(config: HotlineConfig) -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with build_service(config) as service:
+        sip = service.telephony.describe()
+        print(
+            f"hotline: SIP on {sip}, web on http://{config.web.host}:{service.web_port}/, "
+            f"database {config.database.url}",
+            flush=True,
+        )
+        await stop.wait()
+    print("hotline: stopped", flush=True)
