@@ -47,6 +47,7 @@ class QaWorkItem(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_id: Mapped[str] = mapped_column(String(128), unique=True)
     agent_number: Mapped[str | None] = mapped_column(String(16))
+    team: Mapped[str | None] = mapped_column(String(64))
     queue: Mapped[str | None] = mapped_column(String(64))
     reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[float] = mapped_column(Float)

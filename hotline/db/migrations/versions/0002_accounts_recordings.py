@@ -128,6 +128,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("call_id", sa.String(length=128), nullable=False),
         sa.Column("agent_number", sa.String(length=16), nullable=True),
+        sa.Column("team", sa.String(length=64), nullable=True),
         sa.Column("queue", sa.String(length=64), nullable=True),
         sa.Column("reasons", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.Float(), nullable=False),

@@ -1,0 +1,1 @@
+"""Scorecard YAML files shipped with Hotline (package data for ``recordings.scorecard``)."""
