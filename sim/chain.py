@@ -154,7 +154,7 @@ def chain_figures(
         p_short_abandon=abandoned_early,
         p_answered_within=within,
         service_level=within / p_answered,
-        service_level_offered=within / (p_answered + abandoned_late),
+        service_level_abandons=within / (p_answered + abandoned_late),
         asa=answered_wait / p_answered,
         mean_wait=mean_wait,
         occupancy=lam * p_answered * traffic.mean_handle_time / agents,

@@ -99,7 +99,7 @@ STAFF_COLUMNS = (
     ("agents", "agents", "{:d}"),
     ("p_wait", "P(wait)", "{:.2%}"),
     ("service_level", "SL", "{:.2%}"),
-    ("service_level_offered", "SL offered", "{:.2%}"),
+    ("service_level_abandons", "SL offered", "{:.2%}"),
     ("asa", "ASA s", "{:.1f}"),
     ("p_abandon", "abandon", "{:.2%}"),
     ("occupancy", "occupancy", "{:.1%}"),

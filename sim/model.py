@@ -507,6 +507,7 @@ class SimModel:
     callback_accept: float = 0.0  # chance a caller offered a callback takes it
     callback_reach: float = 1.0  # chance the callback reaches the caller
     callback_dial_time: float = 10.0  # seconds from DialCallback to the caller answering
+    missed_pause: float = 60.0  # an agent paused for missed calls is ready again after this
     interval: float = INTERVAL_SECONDS
     warmup: float = 0.0  # calls joining before this are left out of the figures
 

@@ -139,7 +139,7 @@ def write_plot(
     )
     level_ax.step(
         hours,
-        steps([f.service_level_offered for f in intervals]),
+        steps([f.service_level_abandons for f in intervals]),
         where="post",
         label="÷ answered + abandoned after short threshold",
     )
@@ -205,7 +205,13 @@ def write_plot(
 
 def summary_rows(experiment: Experiment) -> list[tuple[str, str]]:
     """(figure, "mean ± half-width") for the terminal table."""
-    percent = {"service_level", "service_level_offered", "answer_rate", "abandon_rate", "occupancy"}
+    percent = {
+        "service_level",
+        "service_level_abandons",
+        "answer_rate",
+        "abandon_rate",
+        "occupancy",
+    }
     rows = []
     for name, e in experiment.estimates.items():
         if math.isnan(e.mean):

@@ -32,7 +32,7 @@ from acd.actions import (
 from acd.config import AgentConfig
 from acd.engine import AcdEngine
 from acd.events import AcdEvent, CallbackOutcome, Party
-from acd.states import AcdError, NotReadyReason, OfferNotActiveError
+from acd.states import AcdError, AgentState, NotReadyReason, OfferNotActiveError
 from sim.clock import Priority, Timer, VirtualClock
 from sim.model import ModelError, SimModel, on_duty_seconds
 from sim.stats import Figures, IntervalCounters, WaitHistogram, merge
@@ -41,6 +41,7 @@ from sim.stats import Figures, IntervalCounters, WaitHistogram, merge
 PROGRESS_EVERY = 5_000
 # The engine needs a callback number; simulated callers all share this one.
 SIM_CALLER_NUMBER = "10000"
+MISSED_CALLS = NotReadyReason.MISSED_CALLS.value
 # Wrap-up submitted by simulated agents: any non-empty call type will do (SPEC-Q6).
 SIM_CALL_TYPE = "simulated"
 
@@ -266,9 +267,10 @@ class Simulation:
         wait = now - caller.queued_at
         counters = caller.counters
         if counters is not None:
-            counters.abandoned += 1
             if wait <= self._short:
                 counters.short_abandoned += 1
+            else:
+                counters.abandoned += 1
             if wait > counters.longest_wait:
                 counters.longest_wait = wait
             self._histogram.abandoned[self._histogram.bin_of(wait)] += 1
@@ -320,9 +322,20 @@ class Simulation:
         self._perform(actions)
 
     def _on_stop_ringing(self, action: StopRinging) -> None:
-        pending = self._ringing.pop(action.agent_id, None)
+        agent_id = action.agent_id
+        pending = self._ringing.pop(agent_id, None)
         if pending is not None:
             pending.cancel()
+        # A ring timeout may have been the agent's Nth miss in a row: the engine then pauses
+        # them ("missed calls"); a real agent notices and makes themselves ready again.
+        status = self._engine.agent_status(agent_id)
+        if status.state is AgentState.NOT_READY and status.reason == MISSED_CALLS:
+            self._clock.call_later(self.model.missed_pause, lambda: self._back(agent_id))
+
+    def _back(self, agent_id: str) -> None:
+        status = self._engine.agent_status(agent_id)
+        if status.state is AgentState.NOT_READY and status.reason == MISSED_CALLS:
+            self._perform(self._engine.agent_ready(agent_id, self._clock.now))
 
     def _on_connect(self, action: ConnectCall) -> None:
         now = self._clock.now
@@ -378,9 +391,16 @@ class Simulation:
         caller = self._callers.pop(action.call_id)
         if caller.patience is not None:
             caller.patience.cancel()
-        if caller.counters is not None:
-            caller.counters.overflowed += 1
+        counters = caller.counters
+        if counters is not None:
+            counters.overflowed += 1
+            self._note_wait(counters, self._clock.now - caller.queued_at)
         self._queue_change(-1)
+
+    @staticmethod
+    def _note_wait(counters: IntervalCounters, wait: float) -> None:
+        if wait > counters.longest_wait:
+            counters.longest_wait = wait
 
     def _on_offer_callback(self, action: OfferCallback) -> None:
         model = self.model
@@ -405,11 +425,14 @@ class Simulation:
         call_id, agent_id = action.call_id, action.agent_id
         reached = self._rng.random() < self.model.callback_reach
 
+        self._queue_change(-1)  # an agent took the request: it no longer waits in the queue
+
         def picked_up() -> None:
             outcome = CallbackOutcome.ANSWERED if reached else CallbackOutcome.NO_ANSWER
             caller = self._callers.pop(call_id)
-            self._queue_change(-1)
             counters = caller.counters
+            if counters is not None:
+                self._note_wait(counters, self._clock.now - caller.queued_at)
             self._perform(self._engine.callback_result(call_id, self._clock.now, outcome))
             if reached:
                 if counters is not None:

@@ -77,7 +77,7 @@ class QueueFigures:
     p_short_abandon: float  # ... within the short-abandon threshold
     p_answered_within: float  # answered within X, over all calls
     service_level: float  # answered within X ÷ answered (SPEC-Q2, first definition)
-    service_level_offered: float  # ÷ (answered + abandoned after the short threshold)
+    service_level_abandons: float  # ÷ (answered + abandoned after the short threshold)
     asa: float  # mean wait of answered calls, seconds
     mean_wait: float  # mean time in queue of all calls, abandoned ones included
     occupancy: float  # carried load ÷ agents
@@ -86,6 +86,13 @@ class QueueFigures:
     def answer_rate(self) -> float:
         """接通率 (SPEC-Q2): answered ÷ calls that asked for an agent."""
         return 1.0 - self.p_abandon
+
+    @property
+    def abandon_rate(self) -> float:
+        """As acd.metrics reports it: abandoned after the short threshold ÷ (offered − short
+        abandons)."""
+        asked = 1.0 - self.p_short_abandon
+        return (self.p_abandon - self.p_short_abandon) / asked if asked > 0.0 else 0.0
 
 
 def _logaddexp(a: float, b: float) -> float:
@@ -165,7 +172,7 @@ def erlang_c_figures(
         p_short_abandon=0.0,
         p_answered_within=within,
         service_level=within,
-        service_level_offered=within,
+        service_level_abandons=within,
         asa=asa,
         mean_wait=asa,
         occupancy=load / agents,
@@ -238,7 +245,7 @@ def erlang_a_figures(
         p_short_abandon=max(0.0, p_abandon - abandoned_late),
         p_answered_within=within,
         service_level=within / p_answered if p_answered > 0.0 else 0.0,
-        service_level_offered=within / (p_answered + abandoned_late),
+        service_level_abandons=within / (p_answered + abandoned_late),
         asa=asa,
         mean_wait=p_abandon / theta,
         occupancy=lam * p_answered * traffic.mean_handle_time / agents,
@@ -256,7 +263,7 @@ def _idle_figures(agents: int, threshold: float, short_abandon: float) -> QueueF
         p_short_abandon=0.0,
         p_answered_within=1.0,
         service_level=1.0,
-        service_level_offered=1.0,
+        service_level_abandons=1.0,
         asa=0.0,
         mean_wait=0.0,
         occupancy=0.0,
@@ -283,7 +290,7 @@ class StaffingTarget:
     """Every given bound must hold; the smallest number of agents that meets them all wins."""
 
     service_level: float | None = None  # e.g. 0.8: 80 % answered within the threshold
-    offered_definition: bool = False  # use service_level_offered instead of service_level
+    offered_definition: bool = False  # use service_level_abandons instead of service_level
     asa: float | None = None  # seconds
     abandon: float | None = None  # e.g. 0.05
     max_occupancy: float | None = None  # e.g. 0.85
@@ -304,7 +311,7 @@ class StaffingTarget:
             raise StaffingError("give at least one target: service level, ASA, abandon rate")
 
     def met_by(self, result: QueueFigures) -> bool:
-        level = result.service_level_offered if self.offered_definition else result.service_level
+        level = result.service_level_abandons if self.offered_definition else result.service_level
         return (
             (self.service_level is None or level >= self.service_level)
             and (self.asa is None or result.asa <= self.asa)

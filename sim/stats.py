@@ -2,18 +2,22 @@
 
 Nothing here keeps one record per call: each finished call adds to its arrival interval's
 counters and to a fixed-width wait-time histogram, so memory stays flat however long the run.
-The figures follow SPEC-Q2's definitions, the same as ``acd.metrics`` computes from call
-records (a test holds the two together on a run with events recorded):
+The definitions are exactly ``acd.metrics``'s (SPEC-Q2), so a simulated figure means what the
+live service reports; a test runs the simulator with events recorded and holds the two
+together. With X the service-level threshold and S the short-abandon threshold:
 
-- service level = answered within X ÷ answered; the "offered" variant divides by answered +
-  abandoned after the short-abandon threshold (short abandons are counted apart);
-- 接通率 (answer rate) = answered ÷ calls that asked for an agent;
-- ASA = mean wait of answered calls; abandon rate = abandoned ÷ calls that asked;
-- occupancy = agent busy time (talk + wrap-up) ÷ agent time on duty (breaks excluded).
+- answered counts inbound answers and callbacks that reached the caller;
+- 接通率 answer rate = answered ÷ offered;
+- short abandons (gave up within S) are counted apart; "abandoned" means after S;
+- abandon rate = abandoned ÷ (offered − short abandons);
+- service level = inbound answered within X ÷ inbound answered, and
+  service_level_abandons = inbound answered within X ÷ (inbound answered + abandoned);
+- ASA = mean wait of inbound answered calls; longest wait = of any call, to its answer or end;
+- occupancy = agent busy time (talk + wrap-up) ÷ agent time on duty per the roster (breaks
+  excluded). acd.metrics divides by staffed time from agent states instead, which also leaves
+  out time paused after missed calls; without missed calls the two agree.
 
-Calls are attributed to the interval in which they joined the queue, as contact-centre reports
-do. Callbacks that reached the caller count as answered for the answer rate but are kept out of
-the service level and ASA: their wait is not a caller holding the line.
+Calls are attributed to the interval in which they joined the queue, as acd.metrics does.
 """
 
 from __future__ import annotations
@@ -35,9 +39,9 @@ class IntervalCounters:
     start: float
     end: float
     offered: int = 0
-    answered: int = 0
+    answered: int = 0  # inbound; callbacks_answered apart
     answered_within: int = 0
-    abandoned: int = 0
+    abandoned: int = 0  # after the short-abandon threshold
     short_abandoned: int = 0
     overflowed: int = 0
     callbacks_requested: int = 0
@@ -71,9 +75,10 @@ class IntervalCounters:
         self.end = max(self.end, other.end)
 
     def figures(self) -> Figures:
-        answered = self.answered
+        answered = self.answered  # inbound only
         offered = self.offered
-        counted = answered + self.abandoned - self.short_abandoned
+        counted = answered + self.abandoned
+        asked = offered - self.short_abandoned
         span = self.end - self.start
         return Figures(
             start=self.start,
@@ -86,9 +91,9 @@ class IntervalCounters:
             callbacks_requested=self.callbacks_requested,
             answered_within=self.answered_within,
             service_level=self.answered_within / answered if answered else math.nan,
-            service_level_offered=self.answered_within / counted if counted else math.nan,
+            service_level_abandons=self.answered_within / counted if counted else math.nan,
             answer_rate=(answered + self.callbacks_answered) / offered if offered else math.nan,
-            abandon_rate=self.abandoned / offered if offered else math.nan,
+            abandon_rate=self.abandoned / asked if asked else math.nan,
             asa=self.answered_wait_sum / answered if answered else math.nan,
             longest_wait=self.longest_wait,
             occupancy=(
@@ -122,7 +127,7 @@ class Figures:
     callbacks_requested: int
     answered_within: int
     service_level: float
-    service_level_offered: float
+    service_level_abandons: float
     answer_rate: float  # 接通率
     abandon_rate: float
     asa: float
@@ -208,7 +213,7 @@ def estimate(values: Sequence[float], confidence: float = 0.95) -> Estimate:
 
 ESTIMATED_FIGURES = (
     "service_level",
-    "service_level_offered",
+    "service_level_abandons",
     "answer_rate",
     "abandon_rate",
     "asa",

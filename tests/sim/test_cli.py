@@ -84,8 +84,9 @@ def test_sim_writes_json_csv_and_png_for_a_profile(tmp_path: Path) -> None:
     assert [i["start_label"] for i in doc["intervals"]] == ["09:00", "09:15", "09:30"]
     total = doc["total"]
     assert total["offered"] == sum(i["offered"] for i in doc["intervals"])
-    assert total["answered"] + total["abandoned"] == total["offered"]
+    assert total["answered"] + total["abandoned"] + total["short_abandoned"] == total["offered"]
     assert sum(doc["wait_histogram"]["answered"]) == total["answered"]
+    assert sum(doc["wait_histogram"]["abandoned"]) == total["abandoned"] + total["short_abandoned"]
     rows = list(csv.DictReader(paths["csv"].open(encoding="utf-8")))
     assert [r["interval"] for r in rows] == ["09:00", "09:15", "09:30", "total"]
     assert int(rows[-1]["offered"]) == total["offered"]
