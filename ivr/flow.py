@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import ClassVar
 
 from ivr.hours import OpeningHours
 from prompts.texts import Language
@@ -46,9 +47,11 @@ class Node:
     prompts: tuple[str, ...] = ()
     lines: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
+    KIND: ClassVar[NodeType]
+
     @property
     def type(self) -> NodeType:
-        raise NotImplementedError
+        return self.KIND
 
     def targets(self) -> tuple[tuple[str, str], ...]:
         """(field label, target node id) of every way out of this node."""
@@ -63,9 +66,7 @@ class PlayNode(Node):
     next: str
     barge_in: bool = False
 
-    @property
-    def type(self) -> NodeType:
-        return NodeType.PLAY
+    KIND: ClassVar[NodeType] = NodeType.PLAY
 
     def targets(self) -> tuple[tuple[str, str], ...]:
         return (("next", self.next),)
@@ -77,9 +78,7 @@ class MenuNode(Node):
     timeout_s: float = DEFAULT_TIMEOUT_S
     retries: int = DEFAULT_RETRIES
 
-    @property
-    def type(self) -> NodeType:
-        return NodeType.MENU
+    KIND: ClassVar[NodeType] = NodeType.MENU
 
     def targets(self) -> tuple[tuple[str, str], ...]:
         return tuple((f"options.{k}", v) for k, v in self.options.items())
@@ -96,9 +95,7 @@ class CollectNode(Node):
     inter_digit_s: float = DEFAULT_INTER_DIGIT_S
     retries: int = DEFAULT_RETRIES
 
-    @property
-    def type(self) -> NodeType:
-        return NodeType.COLLECT
+    KIND: ClassVar[NodeType] = NodeType.COLLECT
 
     def targets(self) -> tuple[tuple[str, str], ...]:
         return (("next", self.next),)
@@ -113,9 +110,7 @@ class LanguageNode(Node):
     timeout_s: float = DEFAULT_TIMEOUT_S
     retries: int = DEFAULT_RETRIES
 
-    @property
-    def type(self) -> NodeType:
-        return NodeType.LANGUAGE
+    KIND: ClassVar[NodeType] = NodeType.LANGUAGE
 
     def targets(self) -> tuple[tuple[str, str], ...]:
         return (("next", self.next),)
@@ -129,16 +124,12 @@ class TransferNode(Node):
     queue: str
     skill: str | None = None
 
-    @property
-    def type(self) -> NodeType:
-        return NodeType.TRANSFER
+    KIND: ClassVar[NodeType] = NodeType.TRANSFER
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HangupNode(Node):
-    @property
-    def type(self) -> NodeType:
-        return NodeType.HANGUP
+    KIND: ClassVar[NodeType] = NodeType.HANGUP
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -147,9 +138,7 @@ class HoursNode(Node):
     closed: str
     hours: OpeningHours = field(default_factory=OpeningHours)
 
-    @property
-    def type(self) -> NodeType:
-        return NodeType.HOURS
+    KIND: ClassVar[NodeType] = NodeType.HOURS
 
     def targets(self) -> tuple[tuple[str, str], ...]:
         return (("open", self.open), ("closed", self.closed))
@@ -161,9 +150,7 @@ class SwitchNode(Node):
     off: str
     switch: str = SURGE_SWITCH
 
-    @property
-    def type(self) -> NodeType:
-        return NodeType.SWITCH
+    KIND: ClassVar[NodeType] = NodeType.SWITCH
 
     def targets(self) -> tuple[tuple[str, str], ...]:
         return (("on", self.on), ("off", self.off))
@@ -177,9 +164,7 @@ class SurveyNode(Node):
     timeout_s: float = DEFAULT_TIMEOUT_S
     retries: int = DEFAULT_RETRIES
 
-    @property
-    def type(self) -> NodeType:
-        return NodeType.SURVEY
+    KIND: ClassVar[NodeType] = NodeType.SURVEY
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -191,9 +176,7 @@ class ListenNode(Node):
     quiet_prompt: str = "p3"
     retries: int = DEFAULT_RETRIES
 
-    @property
-    def type(self) -> NodeType:
-        return NodeType.LISTEN
+    KIND: ClassVar[NodeType] = NodeType.LISTEN
 
     def targets(self) -> tuple[tuple[str, str], ...]:
         return (("next", self.next),)

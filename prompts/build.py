@@ -155,16 +155,15 @@ def _build_one(
             previous.voice,
         )
 
-    current = (
+    if (
         previous is not None
         and not force
         and previous.text_sha256 == wanted_hash
         and path.exists()
         and file_sha256(path) == previous.sha256
-    )
-    if current:
+    ):
         report.unchanged.append(key)
-        return previous  # type: ignore[return-value]  # narrowed by `current`
+        return previous
 
     if generated:
         samples = audio.to_int16(audio.normalise(audio.hold_music()))

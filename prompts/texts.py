@@ -314,7 +314,8 @@ _COUNTS: tuple[PromptText, ...] = tuple(
 
 ALL_PROMPTS: tuple[PromptText, ...] = (*_SPEC_PHRASES, *_SYSTEM_PROMPTS, *_DIGITS, *_COUNTS)
 PROMPTS_BY_ID: Mapping[str, PromptText] = {p.prompt_id: p for p in ALL_PROMPTS}
-assert len(PROMPTS_BY_ID) == len(ALL_PROMPTS), "duplicate prompt id"
+if len(PROMPTS_BY_ID) != len(ALL_PROMPTS):
+    raise RuntimeError("duplicate prompt id in prompts/texts.py")
 
 MAX_SPOKEN_COUNT = 99
 
