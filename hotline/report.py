@@ -25,12 +25,13 @@ from rich.table import Table
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from acd.config import DEFAULT_SERVICE_LEVEL_SECONDS, DEFAULT_SHORT_ABANDON_SECONDS, QueueConfig
-from acd.events import EVENT_TYPES, AcdEvent, AgentStateChanged, event_from_dict
+from acd.events import AgentStateChanged
 from acd.metrics import Metrics, compute, occupancy
-from acd.records import AgentTimeTracker, CallRecord, RecordBuilder
+from acd.records import AgentTimeTracker, CallRecord
 from acd.states import AgentState
 from hotline.db.engine import Database, DatabaseUrlError
-from hotline.db.store import EventStore, LoggedEvent
+from hotline.db.history import load_agent_states, load_call_records
+from hotline.db.store import EventStore
 
 INTERVALS: dict[str, timedelta] = {
     "15m": timedelta(minutes=15),
@@ -43,9 +44,6 @@ ALL_QUEUES = "(all)"
 # Agent time is tracked in quarter hours, the smallest report interval; every report
 # interval is a whole number of them in any real timezone (offsets are multiples of 15 min).
 AGENT_TIME_BUCKET = timedelta(minutes=15)
-# How far before --from the report looks for each agent's state at the start: the last
-# state change of a working agent is always within a day (shifts, breaks, logouts).
-AGENT_STATE_LOOKBACK = timedelta(days=1)
 
 
 class ReportError(Exception):
@@ -246,25 +244,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _acd_events(logged: Sequence[LoggedEvent]) -> list[AcdEvent]:
-    # Events of other features share the log; only the ACD's feed its records.
-    return [event_from_dict(event.as_dict()) for event in logged if event.event in EVENT_TYPES]
-
-
 async def _load(
     url: str, start: datetime, end: datetime, queue: str | None, thresholds: tuple[float, float]
 ) -> ReportData:
+    service_level, short_abandon = thresholds
     database = Database.open(url)
     try:
         async with EventStore(database) as store:
-            call_events = await store.load_call_events(
-                start.timestamp(), end.timestamp(), queue=queue
+            names = [queue] if queue is not None else await store.queue_names()
+            queues = [
+                QueueConfig(name, service_level_seconds=service_level,
+                            short_abandon_seconds=short_abandon)
+                for name in names
+            ]
+            records = await load_call_records(
+                store, start.timestamp(), end.timestamp(), queue=queue, queues=queues
             )
-            agent_events = await store.load_events(
-                (start - AGENT_STATE_LOOKBACK).timestamp(),
-                end.timestamp(),
-                types=(AgentStateChanged.__name__,),
-            )
+            agent_events = await load_agent_states(store, start.timestamp(), end.timestamp())
     except (OperationalError, ProgrammingError) as error:
         raise ReportError(
             f"cannot read call records from the database ({error.orig}); "
@@ -272,15 +268,7 @@ async def _load(
         ) from error
     finally:
         await database.close()
-    service_level, short_abandon = thresholds
-    queues = sorted({event.queue for event in call_events if event.queue})
-    builder = RecordBuilder(
-        QueueConfig(name, service_level_seconds=service_level, short_abandon_seconds=short_abandon)
-        for name in queues
-    )
-    records = list(builder.feed(_acd_events(call_events)))
-    agents = [e for e in _acd_events(agent_events) if isinstance(e, AgentStateChanged)]
-    return ReportData(records=records, agent_events=agents)
+    return ReportData(records=records, agent_events=agent_events)
 
 
 def run_report(

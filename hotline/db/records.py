@@ -1,5 +1,7 @@
-"""Call records as read back from the database: immutable snapshots of the projected rows,
-with the durations the reports need (wait, talk, hold, wrap-up) derived in one place."""
+"""Call records as read back from the database's call tables: immutable snapshots of the
+rows, for views of one call (history, QA). The SPEC-Q2 figures are not computed from these
+but by ``acd.metrics`` from ``acd.records`` (see ``hotline.db.history``), so the definitions
+live in one place."""
 
 from __future__ import annotations
 
@@ -89,23 +91,3 @@ class StoredCall:
     def connected_seconds(self) -> float:
         """Time connected to agents, holds included (the legs' answer-to-end spans)."""
         return sum(offer.connected_seconds for offer in self.offers)
-
-    @property
-    def talk_seconds(self) -> float:
-        """Time talking, holds excluded, so that talk + hold + wrap-up is the handle time."""
-        return max(0.0, self.connected_seconds - self.hold_seconds)
-
-    @property
-    def wrapup_seconds(self) -> float:
-        return sum(w.seconds or 0.0 for w in self.wrapups)
-
-    @property
-    def resolved_first_contact(self) -> bool | None:
-        """From the last submitted wrap-up; None when no wrap-up said either way."""
-        answers = [w.resolved_first_contact for w in self.wrapups if w.submitted_at is not None]
-        return answers[-1] if answers else None
-
-    @property
-    def satisfied(self) -> bool | None:
-        """The caller's last survey answer; None when the caller was not surveyed."""
-        return self.survey[-1].satisfied if self.survey else None

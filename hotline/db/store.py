@@ -275,6 +275,14 @@ class EventStore:
             for call in calls
         ]
 
+    async def queue_names(self) -> list[str]:
+        """Every queue a call has entered, as recorded."""
+        async with self._database.sessions() as session:
+            names = await session.scalars(
+                select(CallRow.queue).where(CallRow.queue.is_not(None)).distinct()
+            )
+            return sorted(name for name in names if name is not None)
+
     async def count_events(self) -> int:
         async with self._database.sessions() as session:
             return int((await session.scalar(select(func.count(EventLogRow.id)))) or 0)

@@ -12,8 +12,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from acd.events import SurveyAnswered, event_from_dict
+from acd.records import RecordBuilder
 from hotline.db.codec import EventEncodingError
 from hotline.db.engine import Database
+from hotline.db.history import load_agent_states, load_call_records
 from hotline.db.store import EventStore, StoreClosedError
 
 END_OF_DAY = DAY + 86400
@@ -39,8 +41,9 @@ async def test_scripted_day_call_records(database: Database) -> None:
     assert (c1.queue, c1.caller, c1.agent_id, c1.outcome) == ("general", "13811111111", "a1",
                                                               "answered")
     assert c1.wait_seconds == 4.0
-    assert c1.talk_seconds == 120.0 and c1.wrapup_seconds == 10.0
-    assert c1.resolved_first_contact is True and c1.satisfied is True
+    assert c1.connected_seconds == 120.0
+    assert [(w.resolved_first_contact, w.seconds) for w in c1.wrapups] == [(True, 10.0)]
+    assert [(a.score, a.satisfied) for a in c1.survey] == [(5, True)]
     assert c1.ended_by == "caller" and c1.ended_at == t(9, 0, 150)
 
     # SPEC-Q1: every ring recorded, with its outcome.
@@ -52,14 +55,15 @@ async def test_scripted_day_call_records(database: Database) -> None:
     assert (c2.holds, c2.hold_seconds) == (1, 30.0)  # SPEC-Q5
     assert c2.offers[1].ended_by == "agent"  # SPEC-Q7: the agent ended the talk first
     assert c2.ended_by == "caller"
-    assert c2.talk_seconds == 150.0  # 180 s connected, 30 of them on hold
-    assert c2.resolved_first_contact is False and c2.satisfied is False
+    assert c2.connected_seconds == 180.0  # 30 of them on hold
+    assert [w.resolved_first_contact for w in c2.wrapups] == [False]
+    assert [a.satisfied for a in c2.survey] == [False]
     assert [(w.call_type, w.summary) for w in c2.wrapups] == [("complaint", "网络故障")]
 
     assert (c3.outcome, c3.wait_seconds, c3.answered_at, c3.offers) == ("abandoned", 3.0, None, ())
     assert c5.queue == "billing"
     assert [(w.submitted_at, w.seconds, w.call_type) for w in c5.wrapups] == [(None, 60.0, None)]
-    assert c5.resolved_first_contact is None
+    assert c5.survey == ()
     # Called back and answered: the wait runs to the answer of the callback.
     assert (c6.outcome, c6.agent_id, c6.wait_seconds) == ("answered", "a1", 920.0)
     assert [(cb.number, cb.status, cb.agent_id, cb.outcome) for cb in c6.callbacks] == [
@@ -212,3 +216,16 @@ async def test_submit_resolves_after_commit_and_close_drains_the_queue(
         store.submit(queued(t(13, 1), "late"))
     async with EventStore(database) as reader:
         assert await reader.count_events() == 5
+
+
+async def test_history_gives_the_acd_its_own_records_back(database: Database) -> None:
+    async with EventStore(database) as store:
+        await store.append(SCRIPTED_DAY)
+        records = await load_call_records(store, DAY, END_OF_DAY, queue="general")
+        states = await load_agent_states(store, t(9, 0), t(10, 0))
+        assert await store.queue_names() == ["billing", "general"]
+    # The same records the ACD builds live from the same events.
+    live = list(RecordBuilder().feed(SCRIPTED_DAY))  # type: ignore[arg-type]
+    assert records == [r for r in live if r.queue == "general"]
+    # a1's ready at 08:55 is inside the look-back, so its state at 09:00 is known.
+    assert states[0].at == t(8, 55) and states[-1].at == t(9, 30)
