@@ -198,6 +198,8 @@ class AcdCore:
     def _begin(self, now: float) -> tuple[float, list[AcdAction]]:
         if now < self._now:
             now = self._now
+        elif now != now:
+            raise AcdError("now is not a number")
         self._now = now
         out: list[AcdAction] = []
         timers = self._timers

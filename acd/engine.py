@@ -296,9 +296,7 @@ class AcdEngine(CallControl):
 
     def advance(self, now: float) -> list[AcdAction]:
         """Fire every timer due at or before ``now``."""
-        now = now if now > self._now else self._now
-        self._now = now
-        out: list[AcdAction] = []
+        now, out = self._begin(now)
         self._fire_due(now, out, inclusive=True)
         return out
 

@@ -11,9 +11,10 @@ per call. ``AgentTimeTracker`` turns agent state changes into seconds per state 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from acd.config import DEFAULT_SERVICE_LEVEL_SECONDS, DEFAULT_SHORT_ABANDON_SECONDS, QueueConfig
 from acd.events import (
@@ -196,87 +197,23 @@ class RecordBuilder:
         return len(self._open)
 
     def feed(self, events: Iterable[AcdEvent]) -> Iterator[CallRecord]:
+        apply = _APPLY
+        opened = self._open
         for ev in events:
-            t = type(ev)
-            if t is AgentStateChanged:
-                continue
-            call_id = getattr(ev, "call_id", None)
-            if call_id is None:
-                continue
-            if t is CallQueued:
-                assert isinstance(ev, CallQueued)
-                self._open[call_id] = _OpenCall(ev)
-                continue
-            c = self._open.get(call_id)
+            fn = apply.get(type(ev))
+            if fn is None:
+                if type(ev) is CallQueued:
+                    assert isinstance(ev, CallQueued)
+                    opened[ev.call_id] = _OpenCall(ev)
+                continue  # agent-only events, or an unknown kind
+            call_id: str = ev.call_id  # type: ignore[union-attr]
+            c = opened.get(call_id)
             if c is None:
                 continue  # a call that entered before we started listening
-            self._apply(c, ev)
+            fn(c, ev)
             if c.outcome is not None and all(h.wrapup is not None for h in c.handlings):
-                del self._open[call_id]
+                del opened[call_id]
                 yield self._freeze(c)
-
-    def _apply(self, c: _OpenCall, ev: AcdEvent) -> None:
-        if isinstance(ev, OfferStarted):
-            c.ringing[ev.agent_id] = ev.at
-        elif isinstance(ev, OfferEnded):
-            start = c.ringing.pop(ev.agent_id, ev.at)
-            c.offers.append(Offer(ev.agent_id, start, ev.at, ev.outcome))
-        elif isinstance(ev, CallAnswered):
-            if c.answered_at is None:
-                c.answered_at = ev.at
-                c.agent_id = ev.agent_id
-            c.handlings.append(_OpenHandling(ev.agent_id, ev.at))
-        elif isinstance(ev, HoldEnded):
-            h = c.handling(ev.agent_id)
-            if h is not None:
-                h.hold += ev.duration
-        elif isinstance(ev, TalkEnded):
-            h = c.handling(ev.agent_id)
-            if h is None:  # a callback that never reached the caller: the agent still wraps up
-                h = _OpenHandling(ev.agent_id, ev.at)
-                c.handlings.append(h)
-            h.talk_end = ev.at
-            h.ended_by = ev.ended_by
-            if ev.ended_by is Party.AGENT:
-                c.agent_hung_up_first = True
-        elif isinstance(ev, WrapupEnded):
-            h = c.handling(ev.agent_id)
-            if h is not None:
-                h.wrapup = ev.duration
-        elif isinstance(ev, WrapupSubmitted):
-            c.call_type = ev.call_type
-            c.resolved = ev.resolved
-        elif isinstance(ev, CallTransferred):
-            c.transfers += 1
-            if ev.to_queue is not None:
-                c.final_queue = ev.to_queue
-        elif isinstance(ev, CallOverflowed):
-            if ev.left_acd:
-                c.overflowed_to = ev.target
-                c.ended_at = ev.at
-                c.outcome = CallOutcome.OVERFLOWED
-            else:
-                c.final_queue = ev.target
-        elif isinstance(ev, CallAbandoned):
-            c.abandoned_at = ev.at
-            c.ended_at = ev.at
-            c.ended_by = Party.CALLER
-            c.outcome = CallOutcome.ABANDONED
-        elif isinstance(ev, CallEnded):
-            c.ended_at = ev.at
-            c.ended_by = ev.ended_by
-            c.outcome = CallOutcome.ANSWERED
-        elif isinstance(ev, CallbackRequested):
-            c.callback_number = ev.number
-        elif isinstance(ev, CallbackResult):
-            c.callback_outcome = ev.outcome
-            if ev.outcome is not CallbackOutcome.ANSWERED:
-                c.ended_at = ev.at
-                c.ended_by = Party.SYSTEM
-                c.outcome = CallOutcome.CALLBACK_FAILED
-        elif isinstance(ev, SurveyAnswered):
-            c.score = ev.score
-            c.satisfied = ev.satisfied
 
     def _freeze(self, c: _OpenCall) -> CallRecord:
         assert c.outcome is not None and c.ended_at is not None
@@ -288,6 +225,115 @@ class RecordBuilder:
             tuple(h.freeze() for h in c.handlings), c.ended_at, c.ended_by,
             c.agent_hung_up_first, c.callback_number, c.callback_outcome, c.call_type,
             c.resolved, c.score, c.satisfied, c.outcome, sl, short)
+
+
+def _offer_started(c: _OpenCall, ev: OfferStarted) -> None:
+    c.ringing[ev.agent_id] = ev.at
+
+
+def _offer_ended(c: _OpenCall, ev: OfferEnded) -> None:
+    start = c.ringing.pop(ev.agent_id, ev.at)
+    c.offers.append(Offer(ev.agent_id, start, ev.at, ev.outcome))
+
+
+def _answered(c: _OpenCall, ev: CallAnswered) -> None:
+    if c.answered_at is None:
+        c.answered_at = ev.at
+        c.agent_id = ev.agent_id
+    c.handlings.append(_OpenHandling(ev.agent_id, ev.at))
+
+
+def _hold_ended(c: _OpenCall, ev: HoldEnded) -> None:
+    h = c.handling(ev.agent_id)
+    if h is not None:
+        h.hold += ev.duration
+
+
+def _talk_ended(c: _OpenCall, ev: TalkEnded) -> None:
+    h = c.handling(ev.agent_id)
+    if h is None:  # a callback that never reached the caller: the agent still wraps up
+        h = _OpenHandling(ev.agent_id, ev.at)
+        c.handlings.append(h)
+    h.talk_end = ev.at
+    h.ended_by = ev.ended_by
+    if ev.ended_by is Party.AGENT:
+        c.agent_hung_up_first = True
+
+
+def _wrapup_ended(c: _OpenCall, ev: WrapupEnded) -> None:
+    h = c.handling(ev.agent_id)
+    if h is not None:
+        h.wrapup = ev.duration
+
+
+def _wrapup_submitted(c: _OpenCall, ev: WrapupSubmitted) -> None:
+    c.call_type = ev.call_type
+    c.resolved = ev.resolved
+
+
+def _transferred(c: _OpenCall, ev: CallTransferred) -> None:
+    c.transfers += 1
+    if ev.to_queue is not None:
+        c.final_queue = ev.to_queue
+
+
+def _overflowed(c: _OpenCall, ev: CallOverflowed) -> None:
+    if ev.left_acd:
+        c.overflowed_to = ev.target
+        c.ended_at = ev.at
+        c.outcome = CallOutcome.OVERFLOWED
+    else:
+        c.final_queue = ev.target
+
+
+def _abandoned(c: _OpenCall, ev: CallAbandoned) -> None:
+    c.abandoned_at = ev.at
+    c.ended_at = ev.at
+    c.ended_by = Party.CALLER
+    c.outcome = CallOutcome.ABANDONED
+
+
+def _ended(c: _OpenCall, ev: CallEnded) -> None:
+    c.ended_at = ev.at
+    c.ended_by = ev.ended_by
+    c.outcome = CallOutcome.ANSWERED
+
+
+def _callback_requested(c: _OpenCall, ev: CallbackRequested) -> None:
+    c.callback_number = ev.number
+
+
+def _callback_result(c: _OpenCall, ev: CallbackResult) -> None:
+    c.callback_outcome = ev.outcome
+    if ev.outcome is not CallbackOutcome.ANSWERED:
+        c.ended_at = ev.at
+        c.ended_by = Party.SYSTEM
+        c.outcome = CallOutcome.CALLBACK_FAILED
+
+
+def _survey(c: _OpenCall, ev: SurveyAnswered) -> None:
+    c.score = ev.score
+    c.satisfied = ev.satisfied
+
+
+# One handler per event type that changes a call's record (a dict lookup, not an isinstance
+# chain: records are built for every simulated call too).
+_APPLY: dict[type, Callable[[_OpenCall, Any], None]] = {
+    OfferStarted: _offer_started,
+    OfferEnded: _offer_ended,
+    CallAnswered: _answered,
+    HoldEnded: _hold_ended,
+    TalkEnded: _talk_ended,
+    WrapupEnded: _wrapup_ended,
+    WrapupSubmitted: _wrapup_submitted,
+    CallTransferred: _transferred,
+    CallOverflowed: _overflowed,
+    CallAbandoned: _abandoned,
+    CallEnded: _ended,
+    CallbackRequested: _callback_requested,
+    CallbackResult: _callback_result,
+    SurveyAnswered: _survey,
+}
 
 
 # Occupancy counts these as working on calls, out of all staffed states (SPEC-Q2, see
