@@ -19,7 +19,7 @@ from acd.actions import (
     StopMusicOnHold,
 )
 from acd.config import SkillLevel
-from acd.core import AcdCore, Agent, Call
+from acd.core import AcdCore, Agent, Call, command
 from acd.events import (
     CallAnswered,
     CallbackOutcome,
@@ -56,6 +56,7 @@ class CallControl(AcdCore):
 
     # --- hold (SPEC-Q5) ---------------------------------------------------------------------
 
+    @command
     def hold(self, call_id: str, reason: str, now: float) -> list[AcdAction]:
         if not reason or not reason.strip():
             raise HoldReasonRequiredError(
@@ -73,6 +74,7 @@ class CallControl(AcdCore):
             self._events.append(HoldStarted(now, call_id, agent.agent_id, reason.strip()))
         return out
 
+    @command
     def unhold(self, call_id: str, now: float) -> list[AcdAction]:
         now, out = self._begin(now)
         call = self._call(call_id)
@@ -94,6 +96,7 @@ class CallControl(AcdCore):
 
     # --- the agent leaves (SPEC-Q7) -------------------------------------------------------
 
+    @command
     def agent_hangup(self, call_id: str, now: float) -> list[AcdAction]:
         """The agent ended the call or their phone sent BYE: the caller is NOT cut off but
         goes to the closing/survey flow; recorded as ended by the agent."""
@@ -110,6 +113,7 @@ class CallControl(AcdCore):
         self._end_talk(call, now, out, Party.AGENT, release_agent=False)
         return out
 
+    @command
     def survey_answered(
         self, call_id: str, now: float, *, score: int, satisfied: bool
     ) -> list[AcdAction]:
@@ -124,6 +128,7 @@ class CallControl(AcdCore):
 
     # --- wrap-up (SPEC-Q6) ----------------------------------------------------------------
 
+    @command
     def wrapup_submitted(
         self, agent_id: str, now: float, *, call_type: str, summary: str, resolved: bool
     ) -> list[AcdAction]:
@@ -142,6 +147,7 @@ class CallControl(AcdCore):
 
     # --- transfers --------------------------------------------------------------------------
 
+    @command
     def transfer(
         self,
         call_id: str,
@@ -264,6 +270,7 @@ class CallControl(AcdCore):
 
     # --- callbacks ------------------------------------------------------------------------
 
+    @command
     def callback_requested(self, call_id: str, now: float, number: str) -> list[AcdAction]:
         """The caller pressed the key and hangs up; they keep their place in the queue."""
         number = number.strip()
@@ -288,6 +295,7 @@ class CallControl(AcdCore):
             self._agent_available(agent, now, out)
         return out
 
+    @command
     def callback_result(
         self, call_id: str, now: float, outcome: CallbackOutcome
     ) -> list[AcdAction]:

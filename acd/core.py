@@ -7,9 +7,11 @@ them on every event and must stay cheap (issue 8 asks for a million calls a minu
 
 from __future__ import annotations
 
+import functools
 import heapq
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Concatenate, ParamSpec, TypeVar
 
 from acd.actions import AcdAction, ConnectCall, ReleaseAgent, RingAgent, StopRinging
 from acd.config import AgentConfig, QueueConfig, SkillLevel
@@ -41,6 +43,9 @@ from acd.states import (
     UnknownQueueError,
 )
 
+# Shared empty list for "no timer fired" (never appended to: a copy is made when needed).
+_NOTHING: list[AcdAction] = []
+
 TIMER_RING = 0
 TIMER_WRAPUP = 1
 TIMER_ANNOUNCE = 2
@@ -52,6 +57,29 @@ TIMER_CALLBACK_OFFER = 4
 INITIAL_HANDLE_ESTIMATE = 180.0
 # Weight of the newest call in that moving average (about the last 20 calls).
 HANDLE_AVERAGE_WEIGHT = 0.05
+
+
+P = ParamSpec("P")
+CoreT = TypeVar("CoreT", bound="AcdCore")
+
+
+def command(
+    fn: Callable[Concatenate[CoreT, P], list[AcdAction]],
+) -> Callable[Concatenate[CoreT, P], list[AcdAction]]:
+    """Marks a public command. A command first fires the timers that were due before its
+    ``now``; if it then raises a domain error, the actions of those timers are not lost but
+    come first in the next command's (or ``advance``'s) result."""
+
+    @functools.wraps(fn)
+    def run(self: CoreT, /, *args: P.args, **kwargs: P.kwargs) -> list[AcdAction]:
+        self._fired = _NOTHING
+        try:
+            return fn(self, *args, **kwargs)
+        except AcdError:
+            self._carry = self._fired
+            raise
+
+    return run
 
 
 class Queue:
@@ -158,6 +186,8 @@ class AcdCore:
         self._rec = record_events
         self._events: list[AcdEvent] = []
         self._now = float("-inf")
+        self._fired: list[AcdAction] = []  # actions of timers fired by the running command
+        self._carry: list[AcdAction] = []  # ... kept when that command failed
         self._seq = 0
         self._token = 0
         self._timer_seq = 0
@@ -201,10 +231,15 @@ class AcdCore:
         elif now != now:
             raise AcdError("now is not a number")
         self._now = now
-        out: list[AcdAction] = []
+        if self._carry:
+            out = self._carry
+            self._carry = []
+        else:
+            out = []
         timers = self._timers
         if timers and timers[0][0] < now:
             self._fire_due(now, out, inclusive=False)
+        self._fired = out[:] if out else _NOTHING
         return now, out
 
     def _fire_due(self, now: float, out: list[AcdAction], inclusive: bool) -> None:

@@ -37,6 +37,7 @@ from acd.core import (
     TIMER_WRAPUP,
     Agent,
     Call,
+    command,
 )
 from acd.events import (
     AgentAutoPaused,
@@ -100,6 +101,7 @@ class AcdEngine(CallControl):
 
     # --- agents -------------------------------------------------------------------------
 
+    @command
     def agent_login(self, agent_id: str, now: float, *, ready: bool = False) -> list[AcdAction]:
         """Logged out → not ready ("login"), or straight to ready with ``ready=True``."""
         now, out = self._begin(now)
@@ -109,6 +111,7 @@ class AcdEngine(CallControl):
             self._make_ready(agent, now, out)
         return out
 
+    @command
     def agent_ready(self, agent_id: str, now: float) -> list[AcdAction]:
         """Not ready → ready; in wrap-up it ends the wrap-up early (not submitted)."""
         now, out = self._begin(now)
@@ -120,6 +123,7 @@ class AcdEngine(CallControl):
             self._make_ready(agent, now, out)
         return out
 
+    @command
     def agent_not_ready(
         self, agent_id: str, reason: NotReadyReason | str, now: float
     ) -> list[AcdAction]:
@@ -132,6 +136,7 @@ class AcdEngine(CallControl):
         self._leave(agent, AgentEvent.NOT_READY, why, now, out)
         return out
 
+    @command
     def agent_logout(self, agent_id: str, now: float) -> list[AcdAction]:
         """Log out now; during a call or wrap-up the logout waits for the end of the wrap-up."""
         now, out = self._begin(now)
@@ -159,6 +164,7 @@ class AcdEngine(CallControl):
 
     # --- offers ---------------------------------------------------------------------------
 
+    @command
     def offer_answered(self, call_id: str, agent_id: str, now: float) -> list[AcdAction]:
         """The agent picked up. Raises ``OfferNotActiveError`` if the offer had already ended
         (ring timeout, caller gone): the driver then hangs up that agent's leg."""
@@ -199,6 +205,7 @@ class AcdEngine(CallControl):
             self._agent_available(other, now, out)
         return out
 
+    @command
     def offer_failed(
         self, call_id: str, agent_id: str, now: float, reason: OfferOutcome
     ) -> list[AcdAction]:
@@ -218,6 +225,7 @@ class AcdEngine(CallControl):
 
     # --- callers --------------------------------------------------------------------------
 
+    @command
     def call_arrived(
         self,
         call_id: str,
@@ -246,6 +254,7 @@ class AcdEngine(CallControl):
         self._route(call, now, out)
         return out
 
+    @command
     def caller_abandoned(self, call_id: str, now: float) -> list[AcdAction]:
         """The caller hung up. Before any answer this is an abandon; after, ``call_ended``."""
         now, out = self._begin(now)
@@ -253,6 +262,7 @@ class AcdEngine(CallControl):
         self._caller_gone(call, now, out, Party.CALLER)
         return out
 
+    @command
     def call_ended(
         self, call_id: str, now: float, ended_by: Party = Party.CALLER
     ) -> list[AcdAction]:

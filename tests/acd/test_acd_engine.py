@@ -342,6 +342,18 @@ def test_commands_fire_overdue_timers_first(general: Harness) -> None:
     assert out[:2] == [StopRinging("c1", "a1"), RingAgent("c1", "a2", 15.0, "general", "")]
 
 
+def test_timer_actions_survive_a_command_that_fails_after_firing_them(general: Harness) -> None:
+    h = general
+    h.login_ready("a1", "a2")
+    h.do("call_arrived", "c1", "general", 0.0)
+    with pytest.raises(AcdError):  # overdue ring timeout fires, then the hold is refused
+        h.do("hold", "c1", "why", 20.0)
+    out = h.do("agent_not_ready", "a2", NotReadyReason.BREAK, 21.0)
+    assert out[:2] == [StopRinging("c1", "a1"), RingAgent("c1", "a2", 15.0, "general", "")]
+    # a2 declines by pausing: c1 goes back to a1
+    assert out[2:] == [StopRinging("c1", "a2"), RingAgent("c1", "a1", 15.0, "general", "")]
+
+
 def test_time_going_backwards_is_taken_as_the_latest_time(general: Harness) -> None:
     h = general
     h.login_ready("a1")
