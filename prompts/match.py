@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 MIN_SCORE = 0.5  # normalised correlation below this is "none of them"
+MIN_OVERLAP = 4000  # samples (0.5 s) of a prompt that must be heard to recognise it
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,22 +29,26 @@ def correlation(received: np.ndarray, reference: np.ndarray) -> tuple[float, int
 
 
 class _Received:
-    """The received audio's spectrum and window energies, computed once for all candidates."""
+    """The received audio's spectrum and energies, computed once for all candidates."""
 
     def __init__(self, received: np.ndarray, longest: int) -> None:
         self.r = received.astype(np.float64)
-        self.n = 1 << int(np.ceil(np.log2(self.r.size + min(longest, self.r.size))))
+        self.n = 1 << int(np.ceil(np.log2(self.r.size + longest)))
         self.spectrum = np.fft.rfft(self.r, self.n)
         self.cumulative = np.concatenate([[0.0], np.cumsum(self.r * self.r)])
 
     def correlate(self, reference: np.ndarray) -> tuple[float, int]:
-        # a prompt cut short by barge-in is matched on the part that was played
-        t = reference[: self.r.size].astype(np.float64)
-        t = t - t.mean()
-        valid = self.r.size - t.size + 1
-        corr = np.fft.irfft(self.spectrum * np.conj(np.fft.rfft(t, self.n)), self.n)[:valid]
-        window = self.cumulative[t.size :] - self.cumulative[:valid]
-        scores = corr / np.sqrt(np.maximum(window, 1e-9) * float(np.dot(t, t)))
+        # Offsets where the prompt runs past the end of the recording count too, on the
+        # part that overlaps: a recording may stop mid-prompt, or barge-in may cut it.
+        t = reference.astype(np.float64)
+        size = self.r.size
+        offsets = np.arange(size)
+        overlap = np.minimum(t.size, size - offsets)
+        usable = overlap >= min(t.size, MIN_OVERLAP)
+        corr = np.fft.irfft(self.spectrum * np.conj(np.fft.rfft(t, self.n)), self.n)[:size]
+        t_energy = np.concatenate([[0.0], np.cumsum(t * t)])[overlap]
+        r_energy = self.cumulative[offsets + overlap] - self.cumulative[offsets]
+        scores = np.where(usable, corr / np.sqrt(np.maximum(r_energy * t_energy, 1e-9)), 0.0)
         best = int(np.argmax(scores))
         return float(scores[best]), best
 
