@@ -115,6 +115,7 @@ class Simulation:
         self._wrap_of: dict[str, str] = {}  # agent_id -> call in wrap-up
         self._armed = math.inf  # earliest engine deadline we have a clock timer for
         self._intervals: dict[int, IntervalCounters] = {}
+        self._current: IntervalCounters | None = None  # the interval used last
         self._report_end = model.arrivals.end
         # The reported window: from the end of the warm-up (or the first arrival) to the end
         # of arrivals; calls that join in it are counted, busy time and queue are clipped to it.
@@ -179,6 +180,9 @@ class Simulation:
 
     def _counters(self, t: float) -> IntervalCounters:
         """The interval holding time t; times after the arrivals end go to the last one."""
+        current = self._current
+        if current is not None and current.start <= t < current.end:
+            return current  # the common case: time moves forward within one interval
         width = self.model.interval
         index = min(int(t // width), self._last_index)
         counters = self._intervals.get(index)
@@ -188,6 +192,7 @@ class Simulation:
                 end=min((index + 1) * width, self._report_end),
             )
             self._intervals[index] = counters
+        self._current = counters
         return counters
 
     # --- engine plumbing ------------------------------------------------------------------
@@ -283,22 +288,28 @@ class Simulation:
         now = self._clock.now
         waiting = self._waiting
         if waiting:
-            self._spread(self._last_change, now, waiting, "queue_area")
+            t = self._last_change if self._last_change > self._report_start else self._report_start
+            end = now if now < self._report_end else self._report_end
+            while t < end:
+                counters = self._counters(t)
+                upto = end if end < counters.end else counters.end
+                counters.queue_area += waiting * (upto - t)
+                t = upto
         self._last_change = now
-        self._waiting = waiting + delta
+        self._waiting = waiting = waiting + delta
         if delta > 0 and now >= self._report_start:
             counters = self._counters(now)
-            if self._waiting > counters.max_queue:
-                counters.max_queue = self._waiting
+            if waiting > counters.max_queue:
+                counters.max_queue = waiting
 
-    def _spread(self, start: float, end: float, weight: float, name: str) -> None:
-        """Add weight × (time in each interval) of [start, end) ∩ window to counter ``name``."""
-        t = max(start, self._report_start)
-        end = min(end, self._report_end)
+    def _add_busy(self, start: float, end: float) -> None:
+        """Agent busy time [start, end) ∩ the reported window, split at interval boundaries."""
+        t = start if start > self._report_start else self._report_start
+        end = end if end < self._report_end else self._report_end
         while t < end:
             counters = self._counters(t)
-            upto = min(end, counters.end)
-            setattr(counters, name, getattr(counters, name) + weight * (upto - t))
+            upto = end if end < counters.end else counters.end
+            counters.busy_seconds += upto - t
             t = upto
 
     # --- actions --------------------------------------------------------------------------
@@ -364,7 +375,7 @@ class Simulation:
         if model.wrapup_time is not None:
             wrap = min(wrap_limit, model.wrapup_time.sample(self._rng))
         if counters is not None:
-            self._spread(now, now + talk + wrap, 1.0, "busy_seconds")
+            self._add_busy(now, now + talk + wrap)
 
         def hang_up() -> None:
             self._wrap_of[agent_id] = call_id
