@@ -1,6 +1,7 @@
 """The voice menu: declarative call flows, a sans-IO runner, the caller listener, closing flows."""
 
 from ivr.closing import ClosingKind, closing_flow, survey_flow
+from ivr.driver import ControlAction, IvrCall
 from ivr.events import (
     Action,
     CallerHungUp,
@@ -33,6 +34,7 @@ __all__ = [
     "Action",
     "CallerHungUp",
     "ClosingKind",
+    "ControlAction",
     "Digit",
     "Event",
     "Flow",
@@ -41,6 +43,7 @@ __all__ = [
     "FlowValidationError",
     "Hangup",
     "HangupReason",
+    "IvrCall",
     "Listener",
     "ListenerConfig",
     "MenuRunner",

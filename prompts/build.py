@@ -245,6 +245,8 @@ def register_recording(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hotline prompts build", description=__doc__)
     defaults = PromptSettings()
+    # `hotline prompts build ...` passes "build" on; `python -m prompts.build ...` need not.
+    parser.add_argument("command", nargs="?", choices=["build"], default="build")
     parser.add_argument("--out", type=Path, default=DEFAULT_DIR, help="catalogue folder")
     parser.add_argument("--brand-zh", default=defaults.brand_zh)
     parser.add_argument("--brand-en", default=defaults.brand_en)

@@ -121,6 +121,9 @@ def test_main_builds_into_a_folder_and_reports(
     out = capsys.readouterr().out
     assert "en/p1" in out and "zh/p1" not in out
     assert main(["--out", str(built), "--hotline", "12a"]) == 1
+    # as `hotline prompts build` passes it on
+    assert main(["build", "--out", str(built), "--brand-en", "Hotline Co"]) == 0
+    assert "regenerated 0" in capsys.readouterr().out
 
 
 def test_mandarin_text_becomes_tone_numbered_pinyin() -> None:
