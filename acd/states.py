@@ -173,3 +173,11 @@ def agent_next_state(agent_id: str, state: AgentState, event: AgentEvent) -> Age
 
 def agent_can(state: AgentState, event: AgentEvent) -> bool:
     return (state, event) in AGENT_TRANSITIONS
+
+
+def agent_state_diagram() -> str:
+    """The agent state table as a Mermaid diagram, so docs/acd.md never drifts from it."""
+    lines = ["stateDiagram-v2", f"    [*] --> {AgentState.LOGGED_OUT.value}"]
+    for (src, event), dst in AGENT_TRANSITIONS.items():
+        lines.append(f"    {src.value} --> {dst.value}: {event.value}")
+    return "\n".join(lines) + "\n"

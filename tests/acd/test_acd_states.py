@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from acd.states import (
@@ -12,6 +14,7 @@ from acd.states import (
     AgentStateError,
     agent_can,
     agent_next_state,
+    agent_state_diagram,
 )
 
 
@@ -46,3 +49,8 @@ def test_a_missing_transition_names_event_agent_and_state(state: AgentState,
     with pytest.raises(AgentStateError) as err:
         agent_next_state("a7", state, event)
     assert str(err.value) == f"can't handle {event.value} for agent 'a7' in state {state.value}"
+
+
+def test_the_diagram_in_the_docs_is_the_table() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "acd.md").read_text(encoding="utf-8")
+    assert agent_state_diagram() in doc

@@ -205,3 +205,18 @@ def test_pick_call_takes_priority_then_the_longest_wait() -> None:
     assert pick_call(calls) == calls[2]
     assert pick_call(calls[:2] + calls[3:]) == calls[1]
     assert pick_call([]) is None
+
+
+def test_a_heap_pool_stays_small_when_its_agents_keep_leaving_for_other_lanes() -> None:
+    pool = make_pool(Strategy.LONGEST_IDLE, {"a0": 0, "a1": 1}, {"a0": 1, "a1": 1})
+    a0, a1 = (Agent(AgentConfig(f"a{i}", str(100 + i))) for i in range(2))
+    a1.idle_since, a1.ready_seq, a1.in_pools = 0.0, 1, True
+    pool.add(a1)
+    for seq in range(2, 5000):  # a0 is ready and taken again and again, never picked here
+        a0.idle_since, a0.ready_seq, a0.in_pools = float(seq), seq, True
+        pool.add(a0)
+        a0.in_pools = False
+        pool.remove(a0)
+    assert len(pool) == 1
+    assert len(pool._heap) < 200  # type: ignore[attr-defined]
+    assert [a.agent_id for a in pool.pick(random.Random(1), -1)] == ["a1"]
