@@ -144,6 +144,20 @@ class JitterBuffer:
         self._entries[extended] = _Entry(packet, count, now)
         return PutResult.QUEUED
 
+    def take_if_next(self, sequence_number: int, timestamp: int, samples: int) -> bool:
+        """Fast path for the usual packet: if nothing is queued and this is exactly the next
+        sequence number, account for it as received and released and return True (the caller
+        uses it at once); otherwise return False and the caller goes through ``put``."""
+        if self._entries or self._next is None or (self._next & 0xFFFF) != sequence_number:
+            return False
+        self._next += 1
+        self._received += 1
+        self._released += 1
+        if samples > 0:
+            self._expected_ts = (timestamp + samples) & 0xFFFFFFFF
+            self._last_samples = samples
+        return True
+
     def pop(self, now: float) -> list[JitterOutput]:
         """Release every packet that is due at ``now``, with losses declared in between."""
         out: list[JitterOutput] = []

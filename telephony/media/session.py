@@ -1,8 +1,9 @@
 """One call's RTP session: what it sends on each engine tick, and its receive pipeline.
 
-A session never schedules anything itself. The media engine (engine.py) calls
-``poll_receive`` and ``next_outgoing`` once per 20 ms tick of the session's slot; everything the
-session does is a function of those calls, the tick number and the time passed in.
+A session never schedules anything itself. On each 20 ms tick of the session's slot the media
+engine (engine.py) calls ``read_one`` for each waiting datagram, then ``receive_due`` and
+``next_outgoing``; everything the session does is a function of those calls, the tick number
+and the time passed in.
 
 Send side, in priority order each tick: an RFC 4733 event being sent, the prompt queue
 (``play``), the live feed (a bridged call's audio), then the idle policy. SSRC, sequence number
@@ -20,6 +21,7 @@ import asyncio
 import enum
 import logging
 import socket
+import struct
 from collections import deque
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
@@ -44,8 +46,14 @@ from telephony.media.jitterbuffer import (
     LostPayload,
     ReceivedPayload,
 )
-from telephony.media.pacing import SendTimingStats
-from telephony.media.rtp import RtpPacket, RtpParseError, uint32_add, uint32_diff
+from telephony.media.pacing import DEFAULT_TIMING_WINDOW, SendTimingStats
+from telephony.media.rtp import (
+    RTP_HEADER_SIZE,
+    RtpPacket,
+    RtpParseError,
+    uint32_add,
+    uint32_diff,
+)
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -66,6 +74,11 @@ DTMF_GAP_TICKS: Final = 2
 LIVE_FEED_MAX_FRAMES: Final = 5
 # Comfort noise: a quiet room is around -70 dBFS in telephony (RFC 3389 §3 levels in -dBov).
 COMFORT_NOISE_DBFS: Final = -70.0
+
+# First header byte of an RTP packet with V=2 and no padding, extension or CSRC list.
+_PLAIN_RTP_V2: Final = 0x80
+_AFTER_FIRST_BYTE: Final = struct.Struct("!BHII")
+_LAW_BY_PT: Final = {law.payload_type: law for law in G711Law}
 
 Address = tuple[str, int]
 FrameListener = Callable[["AudioFrame"], None]
@@ -231,7 +244,7 @@ class RtpSession:
         loop: asyncio.AbstractEventLoop,
         comfort_noise: PcmArray,
         jitter_max_wait: float = DEFAULT_MAX_WAIT,
-        timing_window: int = 1500,
+        timing_window: int = DEFAULT_TIMING_WINDOW,
         on_close: Callable[[RtpSession], None] | None = None,
     ) -> None:
         self._sock = sock
@@ -480,29 +493,70 @@ class RtpSession:
 
     # --- receiving -------------------------------------------------------------------------
 
+    def fileno(self) -> int:
+        """The socket's descriptor, for the engine's per-slot readiness poll."""
+        return self._sock.fileno()
+
+    def read_one(self, now: float, tick: int) -> bool:
+        """Called by the engine when the socket is readable: take one datagram.
+
+        Returns False when there was nothing to read after all.
+        """
+        if self._closed:
+            return False
+        try:
+            data, source = self._sock.recvfrom(MAX_DATAGRAM)
+        except BlockingIOError:
+            return False
+        except OSError:
+            # Linux reports an earlier ICMP "port unreachable" for our sends here.
+            self._send_errors += 1
+            return False
+        self._now = now
+        self._tick = tick
+        self.receive_datagram(data, (source[0], source[1]), now)
+        return True
+
     def poll_receive(self, now: float, tick: int) -> None:
-        """Called by the engine once per tick: read what arrived, deliver what is due."""
+        """Read everything that arrived, then deliver what is due (engine-free driving)."""
+        for _ in range(MAX_DATAGRAMS_PER_POLL):
+            if not self.read_one(now, tick):
+                break
+        self.receive_due(now, tick)
+
+    def receive_due(self, now: float, tick: int) -> None:
+        """Called by the engine once per tick after reading: losses and DTMF that timed out."""
         if self._closed:
             return
         self._now = now
         self._tick = tick
-        for _ in range(MAX_DATAGRAMS_PER_POLL):
-            try:
-                data, source = self._sock.recvfrom(MAX_DATAGRAM)
-            except BlockingIOError:
-                break
-            except OSError:
-                # Linux reports an earlier ICMP "port unreachable" here; nothing to read.
-                self._send_errors += 1
-                break
-            self._on_datagram(data, (source[0], source[1]), now)
-        for output in self._jitter.pop(now):
-            self._on_jitter_output(output)
+        if len(self._jitter):
+            for output in self._jitter.pop(now):
+                self._on_jitter_output(output)
         digit = self._dtmf_rx.poll(now)
         if digit is not None:
             self.deliver_dtmf(digit)
 
-    def _on_datagram(self, data: bytes, source: Address, now: float) -> None:
+    def receive_datagram(self, data: bytes, source: Address, now: float) -> None:
+        """One datagram that arrived on the session's port at ``now``."""
+        # Fast path for the usual packet: plain RTP v2 header (no padding, extension or
+        # CSRC), G.711, from the latched source and SSRC, next in sequence with nothing
+        # waiting in the jitter buffer. Everything else takes the general path below.
+        if len(data) > RTP_HEADER_SIZE and data[0] == _PLAIN_RTP_V2 and source == self._latched:
+            second, seq, timestamp, ssrc = _AFTER_FIRST_BYTE.unpack_from(data, 1)
+            law = _LAW_BY_PT.get(second & 0x7F)
+            if (
+                law is not None
+                and ssrc == self._rx_ssrc
+                and self._params.receive
+                and (second & 0x7F) != self._params.dtmf_payload_type
+                and self._jitter.take_if_next(seq, timestamp, len(data) - RTP_HEADER_SIZE)
+            ):
+                self._received += 1
+                codes = np.frombuffer(data, dtype=np.uint8, offset=RTP_HEADER_SIZE)
+                pcm = codec_for(law).decode(codes)
+                self._deliver(self._framer.push(timestamp, pcm, False))
+                return
         if len(data) >= 2 and (data[1] & 0x7F) in RTCP_MUX_PAYLOAD_TYPES:
             return  # RTCP sent over the RTP port; we do not implement RTCP yet
         try:
@@ -537,6 +591,8 @@ class RtpSession:
                 self._anchor = None
             self._rx_ssrc = packet.ssrc
         self._jitter.put(packet, now, samples)
+        for output in self._jitter.pop(now):
+            self._on_jitter_output(output)
 
     def _on_jitter_output(self, output: ReceivedPayload | LostPayload) -> None:
         if isinstance(output, LostPayload):
@@ -587,9 +643,9 @@ class RtpSession:
                 future.set_result(False)
         self._dtmf_queue.clear()
         self._dtmf_frames.clear()
-        self._sock.close()
         if self._on_close is not None:
-            self._on_close(self)
+            self._on_close(self)  # before the socket closes: the engine unregisters its fd
+        self._sock.close()
 
 
 def _subscribe(listeners: list[Callable[[T], None]], listener: Callable[[T], None]) -> (

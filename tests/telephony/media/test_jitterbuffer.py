@@ -147,3 +147,18 @@ def test_invalid_configuration_is_refused() -> None:
         JitterBuffer(capacity=0)
     with pytest.raises(ValueError, match="max_wait"):
         JitterBuffer(max_wait=-1)
+
+
+def test_the_fast_path_takes_only_the_next_packet_when_nothing_waits() -> None:
+    jb = JitterBuffer(max_wait=0.0)
+    assert not jb.take_if_next(0, 0, FRAME)  # nothing received yet: no expectation
+    jb.put(pkt(0), 0.0)
+    jb.pop(0.0)
+    assert jb.take_if_next(1, FRAME, FRAME)
+    assert not jb.take_if_next(3, 3 * FRAME, FRAME)  # a gap: must go through put()
+    jb.put(pkt(3), 0.0)
+    assert not jb.take_if_next(2, 2 * FRAME, FRAME)  # something is queued
+    # The fast-path packet counts, and the loss span after it is still right.
+    assert seqs(jb.pop(0.0)) == [("lost", 2, 1, FRAME), 3]
+    assert jb.stats.released == 3
+    assert jb.stats.lost == 1

@@ -110,9 +110,9 @@ def test_send_timing_stats_report_grid_and_interval_errors() -> None:
         stats.record(tick, due=tick * 0.02, sent_at=tick * 0.02 + late)
     assert stats.packets == 5
     # The window keeps the last 4 packets, oldest first.
-    np.testing.assert_allclose(stats.grid_errors(), [0.003, 0.0, 0.002, 0.0025])
+    np.testing.assert_allclose(stats.grid_errors(), [0.003, 0.0, 0.002, 0.0025], atol=1e-6)
     # Interval errors only between consecutive ticks (2→4 is not a 20 ms interval).
-    np.testing.assert_allclose(stats.interval_errors(), [-0.003, 0.0005])
+    np.testing.assert_allclose(stats.interval_errors(), [-0.003, 0.0005], atol=1e-6)
     summary = summarize([stats])
     assert summary.packets == 4
     assert summary.interval_error_p99_ms == pytest.approx(2.975, abs=0.01)
