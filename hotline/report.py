@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import TextIO
@@ -29,6 +29,7 @@ from acd.events import AgentStateChanged
 from acd.metrics import Metrics, compute, occupancy
 from acd.records import AgentTimeTracker, CallRecord
 from acd.states import AgentState
+from hotline.db.directory import QueueThresholds, load_queue_thresholds
 from hotline.db.engine import Database, DatabaseUrlError
 from hotline.db.history import load_agent_states, load_call_records
 from hotline.db.store import EventStore
@@ -232,31 +233,58 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--service-level",
         type=float,
-        default=DEFAULT_SERVICE_LEVEL_SECONDS,
-        help="answered within this many seconds counts in service level",
+        default=None,
+        help="answered within this many seconds counts in service level "
+        "(default: each queue's configured value, else 10)",
     )
     parser.add_argument(
         "--short-abandon",
         type=float,
-        default=DEFAULT_SHORT_ABANDON_SECONDS,
-        help="abandons within this many seconds are counted apart",
+        default=None,
+        help="abandons within this many seconds are counted apart "
+        "(default: each queue's configured value, else 5)",
     )
     return parser
 
 
+def _queue_configs(
+    names: Iterable[str],
+    configured: Mapping[str, QueueThresholds],
+    service_level: float | None,
+    short_abandon: float | None,
+) -> list[QueueConfig]:
+    """Thresholds per queue: the command line's, else the queue's as configured (kept in
+    the directory by ``sync_directory``), else the ACD's defaults."""
+    out = []
+    for name in names:
+        known = configured.get(name)
+        level = service_level
+        if level is None:
+            level = known.service_level_seconds if known else DEFAULT_SERVICE_LEVEL_SECONDS
+        short = short_abandon
+        if short is None:
+            short = DEFAULT_SHORT_ABANDON_SECONDS
+            if known is not None and known.short_abandon_seconds is not None:
+                short = known.short_abandon_seconds
+        out.append(QueueConfig(name, service_level_seconds=level, short_abandon_seconds=short))
+    return out
+
+
 async def _load(
-    url: str, start: datetime, end: datetime, queue: str | None, thresholds: tuple[float, float]
+    url: str,
+    start: datetime,
+    end: datetime,
+    queue: str | None,
+    service_level: float | None,
+    short_abandon: float | None,
 ) -> ReportData:
-    service_level, short_abandon = thresholds
     database = Database.open(url)
     try:
         async with EventStore(database) as store:
             names = [queue] if queue is not None else await store.queue_names()
-            queues = [
-                QueueConfig(name, service_level_seconds=service_level,
-                            short_abandon_seconds=short_abandon)
-                for name in names
-            ]
+            queues = _queue_configs(
+                names, await load_queue_thresholds(database), service_level, short_abandon
+            )
             records = await load_call_records(
                 store, start.timestamp(), end.timestamp(), queue=queue, queues=queues
             )
@@ -301,10 +329,12 @@ def run_report(
         # every interval, and the agent time in it, is whole.
         starts = interval_starts(start, end, INTERVALS.get(args.interval, AGENT_TIME_BUCKET))
         start = starts[0]
-        if args.service_level <= 0 or args.short_abandon < 0:
-            raise ReportError("--service-level must be positive, --short-abandon not negative")
+        if args.service_level is not None and args.service_level <= 0:
+            raise ReportError("--service-level must be a positive number of seconds")
+        if args.short_abandon is not None and args.short_abandon < 0:
+            raise ReportError("--short-abandon must not be negative")
         data = asyncio.run(
-            _load(database_url, start, end, args.queue, (args.service_level, args.short_abandon))
+            _load(database_url, start, end, args.queue, args.service_level, args.short_abandon)
         )
     except (ReportError, DatabaseUrlError) as error:
         print(f"hotline report: {error}", file=err)
@@ -316,9 +346,10 @@ def run_report(
     if args.csv:
         write_csv(rows, out)
     else:
+        level = "as configured" if args.service_level is None else f"{args.service_level:g} s"
         title = (
             f"Hotline {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} {start:%Z}, "
-            f"service level {args.service_level:g} s"
+            f"service level {level}"
         )
         write_table(rows, out, title)
     return 0

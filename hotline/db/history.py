@@ -48,7 +48,5 @@ async def load_agent_states(
 ) -> list[AgentStateChanged]:
     """Agent state changes up to ``end``, from ``lookback`` seconds before ``start`` so that
     each agent's state at ``start`` is known (feed them to ``acd.records.AgentTimeTracker``)."""
-    logged = await store.load_events(
-        start - lookback, end, types=(AgentStateChanged.__name__,)
-    )
+    logged = await store.load_events(start - lookback, end, types=(AgentStateChanged.__name__,))
     return [event for event in acd_events(logged) if isinstance(event, AgentStateChanged)]

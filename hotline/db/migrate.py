@@ -34,9 +34,7 @@ def alembic_config(url: str | URL | None = None) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS_DIRECTORY))
     config.set_main_option("path_separator", "os")
     if url is not None:
-        config.attributes[URL_ATTRIBUTE] = normalize_url(url).render_as_string(
-            hide_password=False
-        )
+        config.attributes[URL_ATTRIBUTE] = normalize_url(url).render_as_string(hide_password=False)
     return config
 
 

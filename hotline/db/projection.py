@@ -66,7 +66,11 @@ async def _call(session: AsyncSession, event: EncodedEvent) -> CallRow | None:
 
 
 async def _latest_leg(
-    session: AsyncSession, call_id: str, agent_id: str, *, open_ring: bool = False,
+    session: AsyncSession,
+    call_id: str,
+    agent_id: str,
+    *,
+    open_ring: bool = False,
     talking: bool = False,
 ) -> LegRow | None:
     query = select(LegRow).where(LegRow.call_id == call_id, LegRow.agent_id == agent_id)

@@ -12,15 +12,32 @@ from pathlib import Path
 import pytest
 from db_scripted_day import SCRIPTED_DAY
 
+from acd.config import QueueConfig
+from hotline.db.directory import sync_directory
 from hotline.db.engine import Database
 from hotline.db.store import EventStore
 from hotline.report import run_report
 
 HEADER = [
-    "interval_start", "queue", "offered", "answered", "answered_within", "abandoned",
-    "short_abandoned", "overflowed", "callbacks_requested", "answer_rate_pct",
-    "service_level_pct", "service_level_abandons_pct", "abandon_rate_pct", "asa_seconds",
-    "aht_seconds", "fcr_pct", "satisfaction_pct", "longest_wait_seconds", "occupancy_pct",
+    "interval_start",
+    "queue",
+    "offered",
+    "answered",
+    "answered_within",
+    "abandoned",
+    "short_abandoned",
+    "overflowed",
+    "callbacks_requested",
+    "answer_rate_pct",
+    "service_level_pct",
+    "service_level_abandons_pct",
+    "abandon_rate_pct",
+    "asa_seconds",
+    "aht_seconds",
+    "fcr_pct",
+    "satisfaction_pct",
+    "longest_wait_seconds",
+    "occupancy_pct",
 ]
 
 # Definitions: acd/metrics.py. By hand, from the comments of db_scripted_day.py:
@@ -33,18 +50,69 @@ HEADER = [
 #   c6 120 + 10 = 130; c7 60 + 20 = 80 → 535/4 = 133.75, shown 133.8;
 #   FCR 3/4 (c2 unresolved) = 75.0 %; 满意率 2/3 (c2 not; c6 not surveyed) = 66.7 %;
 #   longest wait: c6, 920 s to the callback's answer.
-GENERAL_DAY = ["6", "4", "2", "1", "1", "0", "1", "66.7", "66.7", "50.0", "20.0", "11.3",
-               "133.8", "75.0", "66.7", "920.0", ""]
+GENERAL_DAY = [
+    "6",
+    "4",
+    "2",
+    "1",
+    "1",
+    "0",
+    "1",
+    "66.7",
+    "66.7",
+    "50.0",
+    "20.0",
+    "11.3",
+    "133.8",
+    "75.0",
+    "66.7",
+    "920.0",
+    "",
+]
 # billing: c5 answered after 8 s, 60 s talk, wrap-up ran out after 60 s: AHT 120; no
 #   submitted wrap-up (no FCR), no survey.
-BILLING_DAY = ["1", "1", "1", "0", "0", "0", "0", "100.0", "100.0", "100.0", "0.0", "8.0",
-               "120.0", "", "", "8.0", ""]
+BILLING_DAY = [
+    "1",
+    "1",
+    "1",
+    "0",
+    "0",
+    "0",
+    "0",
+    "100.0",
+    "100.0",
+    "100.0",
+    "0.0",
+    "8.0",
+    "120.0",
+    "",
+    "",
+    "8.0",
+    "",
+]
 # all: answered 5 of 7, 3 in SL out of 4 inbound; SL+abandons 3/(4 + 1) = 60.0 %; abandon
 #   1/(7 − 1) = 16.7 %; ASA (4 + 20 + 10 + 8)/4 = 10.5; AHT (535 + 120)/5 = 131.0.
 #   Occupancy: a1 staffed 08:55–09:30 = 2100 s, of which talking 120 + wrap-up 10 = 130 s
 #   → 6.2 %; a2 reported no states.
-ALL_DAY = ["7", "5", "3", "1", "1", "0", "1", "71.4", "75.0", "60.0", "16.7", "10.5",
-           "131.0", "75.0", "66.7", "920.0", "6.2"]
+ALL_DAY = [
+    "7",
+    "5",
+    "3",
+    "1",
+    "1",
+    "0",
+    "1",
+    "71.4",
+    "75.0",
+    "60.0",
+    "16.7",
+    "10.5",
+    "131.0",
+    "75.0",
+    "66.7",
+    "920.0",
+    "6.2",
+]
 NOTHING = ["0", "0", "0", "0", "0", "0", "0", "", "", "", "", "", "", "", "", "0.0", ""]
 
 
@@ -62,9 +130,7 @@ async def scripted_url(database_url: str) -> str:
 async def report(url: str, *args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     # run_report is the synchronous CLI entry point: it runs its own event loop.
-    status = await asyncio.to_thread(
-        run_report, list(args), database_url=url, out=out, err=err
-    )
+    status = await asyncio.to_thread(run_report, list(args), database_url=url, out=out, err=err)
     return status, out.getvalue(), err.getvalue()
 
 
@@ -88,33 +154,101 @@ async def test_csv_for_the_day_per_queue_and_in_total(scripted_url: str) -> None
 
 async def test_hourly_csv_for_one_queue(scripted_url: str) -> None:
     status, out, _ = await report(
-        scripted_url, "--from", "2026-11-27T09:00", "--to", "2026-11-27T15:00", "--tz", "UTC",
-        "--queue", "general", "--interval", "1h", "--csv",
+        scripted_url,
+        "--from",
+        "2026-11-27T09:00",
+        "--to",
+        "2026-11-27T15:00",
+        "--tz",
+        "UTC",
+        "--queue",
+        "general",
+        "--interval",
+        "1h",
+        "--csv",
     )
     assert status == 0
     rows = csv_rows(out)[1:]
-    assert [row[0][11:16] for row in rows] == ["09:00", "10:00", "11:00", "12:00", "13:00",
-                                               "14:00"]
+    assert [row[0][11:16] for row in rows] == ["09:00", "10:00", "11:00", "12:00", "13:00", "14:00"]
     assert {row[1] for row in rows} == {"general"}
     # 09:00: c1 (in SL) and c2 answered, c3 short abandon, c4 abandoned.
     #   SL 1/2; SL+abandons 1/(2 + 1) = 33.3 %; abandon 1/(4 − 1) = 33.3 %; ASA 12.0;
     #   AHT (130 + 195)/2 = 162.5; FCR 1/2; 满意率 1/2; longest wait c4's 30 s.
-    assert rows[0][2:] == ["4", "2", "1", "1", "1", "0", "0", "50.0", "50.0", "33.3", "33.3",
-                           "12.0", "162.5", "50.0", "50.0", "30.0", ""]
+    assert rows[0][2:] == [
+        "4",
+        "2",
+        "1",
+        "1",
+        "1",
+        "0",
+        "0",
+        "50.0",
+        "50.0",
+        "33.3",
+        "33.3",
+        "12.0",
+        "162.5",
+        "50.0",
+        "50.0",
+        "30.0",
+        "",
+    ]
     # 10:00: c6 only, answered by callback: in 接通率, not in service level or ASA.
-    assert rows[1][2:] == ["1", "1", "0", "0", "0", "0", "1", "100.0", "", "", "0.0", "",
-                           "130.0", "100.0", "", "920.0", ""]
+    assert rows[1][2:] == [
+        "1",
+        "1",
+        "0",
+        "0",
+        "0",
+        "0",
+        "1",
+        "100.0",
+        "",
+        "",
+        "0.0",
+        "",
+        "130.0",
+        "100.0",
+        "",
+        "920.0",
+        "",
+    ]
     # No calls from 11:00 to 14:00: counts of zero, no ratios.
     assert rows[2][2:] == rows[3][2:] == rows[4][2:] == NOTHING
     # 14:00: c7, answered after exactly 10 s, resolved and satisfied.
-    assert rows[5][2:] == ["1", "1", "1", "0", "0", "0", "0", "100.0", "100.0", "100.0", "0.0",
-                           "10.0", "80.0", "100.0", "100.0", "10.0", ""]
+    assert rows[5][2:] == [
+        "1",
+        "1",
+        "1",
+        "0",
+        "0",
+        "0",
+        "0",
+        "100.0",
+        "100.0",
+        "100.0",
+        "0.0",
+        "10.0",
+        "80.0",
+        "100.0",
+        "100.0",
+        "10.0",
+        "",
+    ]
 
 
 async def test_occupancy_per_hour_for_all_queues(scripted_url: str) -> None:
     status, out, _ = await report(
-        scripted_url, "--from", "2026-11-27T08:00", "--to", "2026-11-27T10:00", "--tz", "UTC",
-        "--interval", "1h", "--csv",
+        scripted_url,
+        "--from",
+        "2026-11-27T08:00",
+        "--to",
+        "2026-11-27T10:00",
+        "--tz",
+        "UTC",
+        "--interval",
+        "1h",
+        "--csv",
     )
     assert status == 0
     rows = [row for row in csv_rows(out)[1:] if row[1] == "(all)"]
@@ -126,8 +260,16 @@ async def test_occupancy_per_hour_for_all_queues(scripted_url: str) -> None:
 async def test_times_and_intervals_are_read_in_the_given_timezone(scripted_url: str) -> None:
     # 17:00–18:00 in Shanghai is 09:00–10:00 UTC: c1 to c4.
     status, out, _ = await report(
-        scripted_url, "--from", "2026-11-27T17:00", "--to", "2026-11-27T18:00",
-        "--tz", "Asia/Shanghai", "--queue", "general", "--csv",
+        scripted_url,
+        "--from",
+        "2026-11-27T17:00",
+        "--to",
+        "2026-11-27T18:00",
+        "--tz",
+        "Asia/Shanghai",
+        "--queue",
+        "general",
+        "--csv",
     )
     assert status == 0
     [row] = csv_rows(out)[1:]
@@ -173,3 +315,19 @@ async def test_a_database_without_the_schema_is_explained(tmp_path: Path) -> Non
     )
     assert status == 1
     assert "hotline db upgrade" in err
+
+
+async def test_each_queue_is_measured_against_its_configured_threshold(scripted_url: str) -> None:
+    database = Database.open(scripted_url)
+    try:
+        await sync_directory(database, [QueueConfig("general", service_level_seconds=5.0)], [])
+    finally:
+        await database.close()
+    args = ("--from", "2026-11-27", "--to", "2026-11-28", "--tz", "UTC", "--csv")
+    _, configured, _ = await report(scripted_url, *args, "--queue", "general")
+    _, overridden, _ = await report(
+        scripted_url, *args, "--queue", "general", "--service-level", "10"
+    )
+    # Within 5 s only c1 (4 s) of the 3 inbound answers; within 10 s also c7.
+    assert csv_rows(configured)[1][4] == "1"
+    assert csv_rows(overridden)[1][4] == "2"

@@ -18,10 +18,25 @@ PRODUCERS = 4
 
 def call_events(call_id: str, at: float) -> list[object]:
     return [
-        CallQueued(at=at, call_id=call_id, queue="general", caller="13800000000", skill=None,
-                   min_level=SkillLevel.JUNIOR, priority=0, menu_path=()),
-        CallAnswered(at=at + 2, call_id=call_id, agent_id="a1", queue="general", wait=2.0,
-                     late=False, first=True),
+        CallQueued(
+            at=at,
+            call_id=call_id,
+            queue="general",
+            caller="13800000000",
+            skill=None,
+            min_level=SkillLevel.JUNIOR,
+            priority=0,
+            menu_path=(),
+        ),
+        CallAnswered(
+            at=at + 2,
+            call_id=call_id,
+            agent_id="a1",
+            queue="general",
+            wait=2.0,
+            late=False,
+            first=True,
+        ),
         CallEnded(at=at + 60, call_id=call_id, ended_by=Party.CALLER),
     ]
 

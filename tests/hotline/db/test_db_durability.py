@@ -23,8 +23,11 @@ READ_TIMEOUT = 120.0
 
 async def test_kill_9_loses_no_acknowledged_call(database_url: str) -> None:
     child = await asyncio.create_subprocess_exec(
-        sys.executable, str(CHILD), database_url,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        str(CHILD),
+        database_url,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     assert child.stdout is not None and child.stderr is not None
     acked: dict[int, str] = {}
@@ -52,17 +55,17 @@ async def test_kill_9_loses_no_acknowledged_call(database_url: str) -> None:
     try:
         async with database.sessions() as session:
             rows = await session.execute(
-                select(EventLogRow.id, EventLogRow.call_id).where(
-                    EventLogRow.id.in_(list(acked))
-                )
+                select(EventLogRow.id, EventLogRow.call_id).where(EventLogRow.id.in_(list(acked)))
             )
             logged = {row_id: call_id for row_id, call_id in rows}
             ended = set(
-                (await session.scalars(
-                    select(CallRow.call_id).where(
-                        CallRow.call_id.in_(list(acked.values())), CallRow.ended_at.is_not(None)
+                (
+                    await session.scalars(
+                        select(CallRow.call_id).where(
+                            CallRow.call_id.in_(list(acked.values())), CallRow.ended_at.is_not(None)
+                        )
                     )
-                )).all()
+                ).all()
             )
     finally:
         await database.close()

@@ -38,8 +38,12 @@ async def test_scripted_day_call_records(database: Database) -> None:
     assert sorted(calls) == ["c1", "c2", "c3", "c4", "c5", "c6", "c7"]
     c1, c2, c3, c5, c6 = calls["c1"], calls["c2"], calls["c3"], calls["c5"], calls["c6"]
 
-    assert (c1.queue, c1.caller, c1.agent_id, c1.outcome) == ("general", "13811111111", "a1",
-                                                              "answered")
+    assert (c1.queue, c1.caller, c1.agent_id, c1.outcome) == (
+        "general",
+        "13811111111",
+        "a1",
+        "answered",
+    )
     assert c1.wait_seconds == 4.0
     assert c1.connected_seconds == 120.0
     assert [(w.resolved_first_contact, w.seconds) for w in c1.wrapups] == [(True, 10.0)]
@@ -201,7 +205,10 @@ async def test_any_frozen_dataclass_with_at_is_logged(database: Database) -> Non
         [logged] = await store.load_events(DAY, END_OF_DAY, call_id="p1")
     assert logged.event == "PromptPlayed"
     assert logged.data == {
-        "at": t(8, 0), "call_id": "p1", "prompt": "P1", "languages": ["zh", "en"]
+        "at": t(8, 0),
+        "call_id": "p1",
+        "prompt": "P1",
+        "languages": ["zh", "en"],
     }
 
 

@@ -89,12 +89,16 @@ def upgrade() -> None:
         sa.Column("skill_id", sa.Integer(), nullable=False),
         sa.Column("level", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["agent_id"], ["agents.id"],
-            name=op.f("fk_agent_skills_agent_id_agents"), ondelete="CASCADE",
+            ["agent_id"],
+            ["agents.id"],
+            name=op.f("fk_agent_skills_agent_id_agents"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["skill_id"], ["skills.id"],
-            name=op.f("fk_agent_skills_skill_id_skills"), ondelete="CASCADE",
+            ["skill_id"],
+            ["skills.id"],
+            name=op.f("fk_agent_skills_skill_id_skills"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("agent_id", "skill_id", name=op.f("pk_agent_skills")),
     )
@@ -104,12 +108,16 @@ def upgrade() -> None:
         sa.Column("skill_id", sa.Integer(), nullable=False),
         sa.Column("min_level", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["queue_name"], ["queues.name"],
-            name=op.f("fk_queue_skills_queue_name_queues"), ondelete="CASCADE",
+            ["queue_name"],
+            ["queues.name"],
+            name=op.f("fk_queue_skills_queue_name_queues"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["skill_id"], ["skills.id"],
-            name=op.f("fk_queue_skills_skill_id_skills"), ondelete="CASCADE",
+            ["skill_id"],
+            ["skills.id"],
+            name=op.f("fk_queue_skills_skill_id_skills"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("queue_name", "skill_id", name=op.f("pk_queue_skills")),
     )
@@ -167,8 +175,10 @@ def upgrade() -> None:
         sa.Column("ended_at", sa.Double(), nullable=True),
         sa.Column("ended_by", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
-            ["call_id"], ["calls.call_id"],
-            name=op.f("fk_legs_call_id_calls"), ondelete="CASCADE",
+            ["call_id"],
+            ["calls.call_id"],
+            name=op.f("fk_legs_call_id_calls"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_legs")),
     )
@@ -186,8 +196,10 @@ def upgrade() -> None:
         sa.Column("ended_at", sa.Double(), nullable=True),
         sa.Column("seconds", sa.Double(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["call_id"], ["calls.call_id"],
-            name=op.f("fk_wrapups_call_id_calls"), ondelete="CASCADE",
+            ["call_id"],
+            ["calls.call_id"],
+            name=op.f("fk_wrapups_call_id_calls"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_wrapups")),
     )
@@ -202,8 +214,10 @@ def upgrade() -> None:
         sa.Column("satisfied", sa.Boolean(), nullable=False),
         sa.Column("answered_at", sa.Double(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["call_id"], ["calls.call_id"],
-            name=op.f("fk_survey_answers_call_id_calls"), ondelete="CASCADE",
+            ["call_id"],
+            ["calls.call_id"],
+            name=op.f("fk_survey_answers_call_id_calls"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_answers")),
     )
@@ -222,8 +236,10 @@ def upgrade() -> None:
         sa.Column("completed_at", sa.Double(), nullable=True),
         sa.Column("outcome", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
-            ["call_id"], ["calls.call_id"],
-            name=op.f("fk_callbacks_call_id_calls"), ondelete="CASCADE",
+            ["call_id"],
+            ["calls.call_id"],
+            name=op.f("fk_callbacks_call_id_calls"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_callbacks")),
     )
