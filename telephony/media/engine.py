@@ -46,12 +46,13 @@ from telephony.media.session import (
     OutgoingAudio,
     RtpSession,
 )
+from telephony.media.timer import MonotonicTimer
 
 logger = logging.getLogger(__name__)
 
-# asyncio's epoll wait rounds its timeout up to whole milliseconds, so waking exactly on time
-# is impossible; waking half a millisecond early and sending ticks due within that half
-# millisecond centres the send-time error on the grid instead of always being late.
+# Without timerfd, asyncio's epoll wait rounds its timeout up to whole milliseconds, so waking
+# exactly on time is impossible; waking half a millisecond early and sending ticks due within
+# that half millisecond centres the send-time error on the grid instead of always being late.
 DEFAULT_WAKE_EARLY: Final = 0.0005
 _COMFORT_NOISE_SECONDS: Final = 2
 # A stream brings one packet per tick, a few after a network hiccup; more than this many per
@@ -76,7 +77,8 @@ class MediaEngine:
         idle: IdleMode = IdleMode.SILENCE,
         jitter_max_wait: float = DEFAULT_MAX_WAIT,
         timing_window: int = DEFAULT_TIMING_WINDOW,
-        wake_early: float = DEFAULT_WAKE_EARLY,
+        wake_early: float | None = None,
+        precise_timer: bool = True,
         clock: Clock | None = None,
         sleep_until: SleepUntil | None = None,
         origin: float | None = None,
@@ -85,12 +87,16 @@ class MediaEngine:
         if (clock is None) != (sleep_until is None):
             raise ValueError("a custom clock needs its own sleep_until, and vice versa")
         self._clock: Clock = clock or time.monotonic
-        self._sleep_until: SleepUntil = sleep_until or self._monotonic_sleep_until
+        self._custom_sleep = sleep_until
+        self._use_timerfd = sleep_until is None and precise_timer and MonotonicTimer.available()
+        self._timer: MonotonicTimer | None = None
         self._ports = ports
         self._host = host
         self._idle = idle
         self._jitter_max_wait = jitter_max_wait
         self._timing_window = timing_window
+        if wake_early is None:
+            wake_early = 0.0 if self._use_timerfd else DEFAULT_WAKE_EARLY
         self._wake_early = wake_early
         # RFC 3550 §5.1: SSRC, first sequence number and first timestamp are random.
         self._rng = rng or random.Random()
@@ -114,6 +120,8 @@ class MediaEngine:
 
     async def start(self) -> None:
         if self._task is None:
+            if self._use_timerfd and self._timer is None:
+                self._timer = MonotonicTimer(asyncio.get_running_loop())
             self._task = asyncio.create_task(self._run(), name="media-engine")
 
     async def stop(self) -> None:
@@ -131,6 +139,9 @@ class MediaEngine:
             session.close()
         for poll in self._polls:
             poll.close()
+        if self._timer is not None:
+            self._timer.close()
+            self._timer = None
 
     async def __aenter__(self) -> MediaEngine:
         await self.start()
@@ -188,10 +199,15 @@ class MediaEngine:
 
     # --- pacing ----------------------------------------------------------------------------
 
-    async def _monotonic_sleep_until(self, when: float) -> None:
-        delay = when - self._clock()
-        if delay > 0:
-            await asyncio.sleep(delay)
+    async def _sleep_until(self, when: float) -> None:
+        if self._custom_sleep is not None:
+            await self._custom_sleep(when)
+        elif self._timer is not None:
+            await self._timer.sleep_until(when)
+        else:
+            delay = when - self._clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
 
     async def _run(self) -> None:
         while True:
