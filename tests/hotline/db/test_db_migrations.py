@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from hotline.db.all_models import metadata
 from hotline.db.engine import Database
-from hotline.db.migrate import heads, upgrade, upgrade_async
+from hotline.db.migrate import downgrade, heads, upgrade, upgrade_async
 
 
 def _diff(connection: Connection) -> list[Any]:
@@ -68,3 +68,17 @@ async def test_synchronous_upgrade_inside_a_loop_says_what_to_use_instead(
 ) -> None:
     with pytest.raises(RuntimeError, match="upgrade_async"):
         upgrade(empty_database_url)
+
+
+async def test_downgrade_to_empty_and_up_again(empty_database_url: str) -> None:
+    await asyncio.to_thread(upgrade, empty_database_url)
+    await asyncio.to_thread(downgrade, empty_database_url, "base")
+    database = Database.open(empty_database_url)
+    try:
+        async with database.engine.connect() as connection:
+            left = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+    finally:
+        await database.close()
+    assert left <= {"alembic_version"}
+    # Nothing left behind (PostgreSQL's trigger function included) stops a fresh upgrade.
+    await asyncio.to_thread(upgrade, empty_database_url)
