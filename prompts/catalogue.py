@@ -122,7 +122,8 @@ def composition_ids(kind: str, value: int | str) -> tuple[str, ...]:
     if kind in ("queue_position", "wait"):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"{kind} needs a count >= 0, got {value!r}")
-        return (f"{kind}_prefix", *count_word_ids(value), f"{kind}_suffix")
+        counted = count_word_ids(value, before_measure_word=kind == "wait")
+        return (f"{kind}_prefix", *counted, f"{kind}_suffix")
     if kind in ("agent_greeting", "agent_outbound"):
         piece = "p10" if kind == "agent_greeting" else "p11"
         return (f"{piece}_prefix", *digit_ids(str(value)), f"{piece}_suffix")

@@ -307,9 +307,13 @@ def _count_en(n: int) -> str:
 
 
 COUNT_WORD_VALUES: tuple[int, ...] = (*range(20), *range(20, 100, 10))
-_COUNTS: tuple[PromptText, ...] = tuple(
-    PromptText(f"number_{n}", f"the number {n}", _count_zh(n), _count_en(n))
-    for n in COUNT_WORD_VALUES
+_COUNTS: tuple[PromptText, ...] = (
+    *(
+        PromptText(f"number_{n}", f"the number {n}", _count_zh(n), _count_en(n))
+        for n in COUNT_WORD_VALUES
+    ),
+    # Mandarin says 两 (liang), not 二, for a lone "two" before a measure word: 两分钟.
+    PromptText("number_2_counted", "the number 2 before a measure word", "两", "two"),
 )
 
 ALL_PROMPTS: tuple[PromptText, ...] = (*_SPEC_PHRASES, *_SYSTEM_PROMPTS, *_DIGITS, *_COUNTS)
@@ -320,9 +324,15 @@ if len(PROMPTS_BY_ID) != len(ALL_PROMPTS):
 MAX_SPOKEN_COUNT = 99
 
 
-def count_word_ids(n: int) -> tuple[str, ...]:
-    """Prompt ids that say the count ``n`` (0-99; larger numbers are said as 99)."""
+def count_word_ids(n: int, *, before_measure_word: bool = False) -> tuple[str, ...]:
+    """Prompt ids that say the count ``n`` (0-99; larger numbers are said as 99).
+
+    ``before_measure_word``: the number counts something ("2 minutes"), not a rank ("caller
+    number 2"); Mandarin then says 两 for a lone 2.
+    """
     n = max(0, min(n, MAX_SPOKEN_COUNT))
+    if n == 2 and before_measure_word:
+        return ("number_2_counted",)
     if n < 20 or n % 10 == 0:
         return (f"number_{n}",)
     return (f"number_{n - n % 10}", f"number_{n % 10}")

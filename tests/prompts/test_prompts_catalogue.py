@@ -128,6 +128,10 @@ def test_compose_counts_for_queue_position_and_wait() -> None:
         "number_3",
         "queue_position_suffix",
     )
+    # "约两分钟" but "第二位": a lone 2 before a measure word is 两 in Mandarin
+    assert composition_ids("wait", 2)[1:-1] == ("number_2_counted",)
+    assert composition_ids("queue_position", 2)[1:-1] == ("number_2",)
+    assert CATALOGUE.get("number_2_counted", Language.ZH).text == "两"
     assert composition_ids("wait", 25) == ("wait_prefix", "number_20", "number_5", "wait_suffix")
     assert composition_ids("wait", 250)[1:-1] == ("number_90", "number_9")
     assert CATALOGUE.compose("wait", 2, Language.ZH).size > 8000
