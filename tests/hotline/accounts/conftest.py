@@ -1,32 +1,22 @@
-"""A real SQLite database file (through aiosqlite) with every accounts table, and a clock."""
+"""The accounts services on a real, migrated database (tests/hotline/conftest.py), and a clock."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
-from accounts_testkit import FakeClock
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from accounts_testkit import FAST_ARGON2, FakeClock
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-import hotline.accounts.models  # noqa: F401  (registers the tables)
 from hotline.accounts.audit import AuditLog
 from hotline.accounts.credentials import SipCredentialStore
-from hotline.accounts.passwords import Argon2Params, PasswordPolicy
+from hotline.accounts.passwords import PasswordPolicy
 from hotline.accounts.service import AccountPolicy, AccountService
-from hotline.db.base import Base
-
-# Cheap argon2id so the suite stays fast; production uses the RFC 9106 defaults.
-FAST_ARGON2 = Argon2Params(time_cost=1, memory_cost_kib=1024, parallelism=1)
+from hotline.db.engine import Database
 
 
 @pytest.fixture
-async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}")
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
-    yield async_sessionmaker(engine, expire_on_commit=False)
-    await engine.dispose()
+def sessions(database: Database) -> async_sessionmaker[AsyncSession]:
+    """Sessions on a freshly migrated database (SQLite, then PostgreSQL when available)."""
+    return database.sessions
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from accounts_testkit import FakeClock
+from accounts_testkit import FAST_ARGON2, FakeClock
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -12,12 +12,14 @@ from hotline.accounts.errors import (
     AccountLocked,
     AuthenticationFailed,
     ConcurrentSession,
+    Conflict,
     PasswordChangeRequired,
+    PermissionDenied,
     SessionInvalid,
 )
 from hotline.accounts.models import AuditRecord
 from hotline.accounts.passwords import PasswordProblem, PasswordRejected
-from hotline.accounts.permissions import Role
+from hotline.accounts.permissions import Principal, Role
 from hotline.accounts.service import AccountService
 
 INITIAL = "Initial-Pw-2026"
@@ -186,3 +188,46 @@ async def test_audit_chain_of_account_events_verifies(
     result = await audit.verify_chain()
     assert result.ok
     assert result.checked == 2
+
+
+async def test_lockout_without_expiry_needs_an_admin(
+    sessions: async_sessionmaker[AsyncSession], audit: AuditLog, clock: FakeClock
+) -> None:
+    from hotline.accounts.passwords import PasswordPolicy
+    from hotline.accounts.service import AccountPolicy
+
+    strict = AccountService(
+        sessions,
+        audit,
+        clock,
+        policy=AccountPolicy(password=PasswordPolicy(argon2=FAST_ARGON2), lockout_seconds=None),
+    )
+    await _agent(strict)
+    admin_id = await strict.create_account(
+        None, username="root", role=Role.ADMIN, initial_password="Admin-Initial-77"
+    )
+    for _ in range(5):
+        with pytest.raises((AuthenticationFailed, AccountLocked)):
+            await strict.login("1042", "wrong-password-x")
+    clock.advance(30 * DAY)
+    with pytest.raises(AccountLocked):
+        await strict.login("1042", INITIAL)
+    agent_principal = (await strict.login("root", "Admin-Initial-77")).principal
+    assert agent_principal.account_id == admin_id
+    lead = Principal(99, "lead", Role.TEAM_LEAD)
+    with pytest.raises(PermissionDenied):
+        await strict.unlock(lead, "agent1042")
+    await strict.unlock(agent_principal, "agent1042")
+    assert (await strict.login("1042", INITIAL)).token is not None
+
+
+async def test_only_admins_create_accounts(accounts: AccountService) -> None:
+    with pytest.raises(PermissionDenied):
+        await accounts.create_account(
+            Principal(1, "qa", Role.QA), username="x", role=Role.ADMIN, initial_password=FIRST
+        )
+    with pytest.raises(PasswordRejected):
+        await accounts.create_account(None, username="y", role=Role.AGENT, initial_password="short")
+    await _agent(accounts)
+    with pytest.raises(Conflict):
+        await _agent(accounts)
