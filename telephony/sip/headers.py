@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Final
 
 from telephony.sip.errors import RemoteSipError
@@ -16,6 +16,8 @@ __all__ = [
     "CSeq",
     "Via",
     "canonical_name",
+    "header_key",
+    "name_and_key",
     "split_comma_list",
 ]
 
@@ -82,6 +84,26 @@ def canonical_name(name: str) -> str:
     if full is not None:
         return full
     return _CANONICAL.get(lower, name)
+
+
+_NAME_CACHE: dict[str, tuple[str, str]] = {}
+_NAME_CACHE_SIZE: Final = 1024  # bounded so hostile peers cannot grow it without limit
+
+
+def name_and_key(name: str) -> tuple[str, str]:
+    """(canonical spelling, lowercase lookup key) of a header name, memoised."""
+    hit = _NAME_CACHE.get(name)
+    if hit is None:
+        canon = canonical_name(name)
+        hit = (canon, canon.lower())
+        if len(_NAME_CACHE) < _NAME_CACHE_SIZE:
+            _NAME_CACHE[name] = hit
+    return hit
+
+
+def header_key(name: str) -> str:
+    """The lowercase lookup key of a header name (compact forms expanded)."""
+    return name_and_key(name)[1]
 
 
 def split_comma_list(value: str) -> list[str]:
@@ -200,7 +222,7 @@ class Via:
                 break
         else:
             params.append((name, value))
-        return replace(self, params=tuple(params))
+        return Via(self.transport, self.host, self.port, tuple(params))
 
 
 _CSEQ_RE: Final = re.compile(r"\s*([0-9]{1,10})\s+([A-Za-z0-9\-.!%*_+`'~]+)\s*")

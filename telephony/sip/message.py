@@ -10,7 +10,14 @@ from functools import cached_property
 from typing import Final
 
 from telephony.sip.errors import LocalSipError, RemoteSipError
-from telephony.sip.headers import LIST_HEADERS, CSeq, Via, canonical_name, split_comma_list
+from telephony.sip.headers import (
+    LIST_HEADERS,
+    CSeq,
+    Via,
+    header_key,
+    name_and_key,
+    split_comma_list,
+)
 from telephony.sip.limits import MAX_EXPIRES, MAX_MAX_FORWARDS
 from telephony.sip.uri import NameAddr, SipUri
 
@@ -97,12 +104,15 @@ class Headers:
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         pairs = []
+        keys = []
         for name, value in items:
             if "\r" in value or "\n" in value or "\0" in value:
                 raise LocalSipError(f"header {name!r} value contains CR, LF or NUL")
-            pairs.append((canonical_name(name), value))
+            canon, key = name_and_key(name)
+            pairs.append((canon, value))
+            keys.append(key)
         self._items: tuple[tuple[str, str], ...] = tuple(pairs)
-        self._keys: tuple[str, ...] = tuple(n.lower() for n, _ in pairs)
+        self._keys: tuple[str, ...] = tuple(keys)
 
     @classmethod
     def _trusted(cls, items: tuple[tuple[str, str], ...], keys: tuple[str, ...]) -> Headers:
@@ -119,7 +129,7 @@ class Headers:
         return len(self._items)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and canonical_name(name).lower() in self._keys
+        return isinstance(name, str) and header_key(name) in self._keys
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Headers):
@@ -134,12 +144,12 @@ class Headers:
 
     def raw_values(self, name: str) -> list[str]:
         """Each header line's value for ``name``, unsplit, in order."""
-        key = canonical_name(name).lower()
+        key = header_key(name)
         return [v for k, (_, v) in zip(self._keys, self._items, strict=True) if k == key]
 
     def get_all(self, name: str) -> list[str]:
         """All values; comma lists are split for list-type headers (RFC 3261 §7.3.1)."""
-        key = canonical_name(name).lower()
+        key = header_key(name)
         values = [v for k, (_, v) in zip(self._keys, self._items, strict=True) if k == key]
         if key in LIST_HEADERS:
             return [part for v in values for part in split_comma_list(v)]
@@ -147,7 +157,7 @@ class Headers:
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value (first list element for list-type headers), or ``default``."""
-        key = canonical_name(name).lower()
+        key = header_key(name)
         for k, (_, v) in zip(self._keys, self._items, strict=True):
             if k == key:
                 if key in LIST_HEADERS:
@@ -182,9 +192,22 @@ class Headers:
             items.append(added._items[0])
         return Headers._trusted(tuple(items), tuple(n.lower() for n, _ in items))
 
+    def with_first_replaced(self, name: str, value: str) -> Headers:
+        """A copy where only the first ``name`` field gets ``value`` (others stay)."""
+        key = header_key(name)
+        try:
+            index = self._keys.index(key)
+        except ValueError:
+            return self.with_added(name, value)
+        if "\r" in value or "\n" in value or "\0" in value:
+            raise LocalSipError(f"header {name!r} value contains CR, LF or NUL")
+        items = list(self._items)
+        items[index] = (items[index][0], value)
+        return Headers._trusted(tuple(items), self._keys)
+
     def without(self, name: str) -> Headers:
         """A copy with every ``name`` field removed."""
-        key = canonical_name(name).lower()
+        key = header_key(name)
         keep = [i for i, k in enumerate(self._keys) if k != key]
         return Headers._trusted(
             tuple(self._items[i] for i in keep), tuple(self._keys[i] for i in keep)
@@ -348,19 +371,26 @@ def make_response(
     """
     if not 100 <= status <= 699:
         raise LocalSipError(f"status {status} is not a SIP status code (RFC 3261 §7.2)")
-    req = request.headers
-    items: list[tuple[str, str]] = [("Via", v) for v in req.raw_values("Via")]
-    for name in ("From", "To", "Call-ID", "CSeq"):
-        values = req.raw_values(name)
-        if values:
-            value = values[0]
-            if name == "To" and to_tag is not None and request.to.tag is None:
-                value = str(request.to.with_tag(to_tag))
-            items.append((name, value))
-    items.extend(headers)
+    items: list[tuple[str, str]] = []
+    keys: list[str] = []
+    seen: set[str] = set()
+    for key, item in zip(request.headers._keys, request.headers._items, strict=True):
+        if key == "via" or (key in _COPIED and key not in seen):
+            if key == "to" and to_tag is not None and request.to.tag is None:
+                item = ("To", str(request.to.with_tag(to_tag)))
+            items.append(item)
+            keys.append(key)
+            seen.add(key)
+    result = Headers._trusted(tuple(items), tuple(keys))
+    extra = Headers(headers)
+    if len(extra):
+        result = Headers._trusted(result._items + extra._items, result._keys + extra._keys)
     return SipResponse(
         status=status,
         reason=reason if reason is not None else REASON_PHRASES.get(status, "Unknown"),
-        headers=Headers(items),
+        headers=result,
         body=body,
     )
+
+
+_COPIED: Final = frozenset({"from", "to", "call-id", "cseq"})

@@ -10,7 +10,7 @@ import re
 from typing import Final
 
 from telephony.sip.errors import RemoteSipError
-from telephony.sip.headers import COMPACT_FORMS, CSeq, Via, canonical_name
+from telephony.sip.headers import COMPACT_FORMS, CSeq, Via, name_and_key, split_comma_list
 from telephony.sip.limits import (
     MAX_BODY_BYTES,
     MAX_HEADER_BYTES,
@@ -27,7 +27,7 @@ __all__ = ["StreamFramer", "parse_message", "salvage_headers"]
 # RFC 3261 §25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
 _TOKEN_RE: Final = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 # TEXT-UTF8char excludes control characters; only HTAB may appear, and CR only as CRLF.
-_BAD_CHAR_RE: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n")
+_BAD_CHAR_RE: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Call-ID = word [ "@" word ] (RFC 3261 §25.1); word excludes whitespace and separators < > ,
 _CALL_ID_RE: Final = re.compile(r"[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+(?:@[^\s@]+)?")
 _SIP_VERSION: Final = "SIP/2.0"
@@ -37,21 +37,25 @@ _VERSION_RE: Final = re.compile(r"SIP/[0-9]+\.[0-9]+", re.IGNORECASE)
 # list: old UAs omit it and §16.6 lets a proxy add it; `max_forwards` is then None.
 _REQUIRED: Final = (("via", "Via"), ("from", "From"), ("to", "To"), ("call-id", "Call-ID"),
                     ("cseq", "CSeq"))
-_SINGLE: Final = frozenset({"from", "to", "call-id", "cseq", "max-forwards", "content-type"})
+# Headers the parser reads while splitting lines; all but Via may appear only once.
+_TRACKED: Final = frozenset(
+    {"via", "from", "to", "call-id", "cseq", "max-forwards", "content-type", "content-length"}
+)
 
-_name_cache: dict[str, tuple[str, str]] = {}
+_FOLD_RE: Final = re.compile(r"[ \t]*\r\n[ \t]+")
+# Raw header names already validated, with their (canonical, key); bounded (hostile peers).
+_VALID_NAMES: dict[str, tuple[str, str]] = {}
+_VALID_NAMES_SIZE: Final = 1024
 
 
 def _name(raw: str) -> tuple[str, str]:
-    """(canonical name, lowercase key) for a raw header name, memoised (names repeat)."""
-    hit = _name_cache.get(raw)
-    if hit is None:
-        if not _TOKEN_RE.fullmatch(raw):
-            raise RemoteSipError(f"bad header name {raw[:50]!r}")
-        canon = canonical_name(raw)
-        hit = (canon, canon.lower())
-        if len(_name_cache) < 512:  # bounded: hostile peers cannot grow it without limit
-            _name_cache[raw] = hit
+    """(canonical name, lowercase key) of a header name received from the network."""
+    name = raw.rstrip(" \t")  # RFC 3261 §7.3.1 allows whitespace before the colon
+    if not _TOKEN_RE.fullmatch(name):
+        raise RemoteSipError(f"bad header name {name[:50]!r}")
+    hit = name_and_key(name)
+    if len(_VALID_NAMES) < _VALID_NAMES_SIZE:
+        _VALID_NAMES[raw] = hit
     return hit
 
 
@@ -80,37 +84,44 @@ def parse_message(data: bytes) -> SipRequest | SipResponse:
     except UnicodeDecodeError:
         raise RemoteSipError("header section is not UTF-8 (RFC 3261 §7.3)") from None
     if _BAD_CHAR_RE.search(head):
-        raise RemoteSipError("control character or bare CR/LF in the header section")
+        raise RemoteSipError("control character in the header section")
     lines = head.split("\r\n")
+    crlfs = len(lines) - 1
+    if head.count("\n") != crlfs or head.count("\r") != crlfs:
+        raise RemoteSipError("bare CR or LF in the header section (RFC 3261 §7.3.1)")
     if len(lines) - 1 > MAX_HEADER_COUNT:
         raise RemoteSipError(f"more than {MAX_HEADER_COUNT} header lines", 513)
 
     # Unfold (RFC 3261 §7.3.1: a line starting with SP/HTAB continues the previous one).
-    names: list[str] = []
-    keys: list[str] = []
-    values: list[str] = []
+    if "\r\n " in head or "\r\n\t" in head:
+        head = _FOLD_RE.sub(" ", head)
+    lines = head.split("\r\n")
+    items: list[tuple[str, str]] = []
+    kept_keys: list[str] = []
     content_lengths: list[str] = []
+    tracked: dict[str, str] = {}
+    names = _VALID_NAMES
     for line in lines[1:]:
-        if line[:1] in (" ", "\t"):
-            if not values:
-                raise RemoteSipError("continuation line before any header")
-            values[-1] = values[-1] + " " + line.strip(" \t")
-            continue
         raw_name, colon, value = line.partition(":")
         if not colon:
             raise RemoteSipError(f"header line without ':' {line[:80]!r}")
-        canon, key = _name(raw_name.rstrip(" \t"))
-        names.append(canon)
-        keys.append(key)
-        values.append(value.strip(" \t"))
-    items = []
-    kept_keys = []
-    for canon, key, value in zip(names, keys, values, strict=True):
-        if key == "content-length":
-            content_lengths.append(value)
-        else:
-            items.append((canon, value))
-            kept_keys.append(key)
+        hit = names.get(raw_name)
+        if hit is None:
+            hit = _name(raw_name)
+        value = value.strip(" \t")
+        key = hit[1]
+        if key in _TRACKED:
+            if key == "content-length":
+                content_lengths.append(value)
+                continue
+            if key in tracked:
+                if key != "via":
+                    raise RemoteSipError(f"more than one {hit[0]} header")
+                tracked["via"] = tracked["via"] + "," + value
+            else:
+                tracked[key] = value
+        items.append((hit[0], value))
+        kept_keys.append(key)
     headers = Headers._trusted(tuple(items), tuple(kept_keys))
 
     body = data[end + 4 :]
@@ -133,7 +144,7 @@ def parse_message(data: bytes) -> SipRequest | SipResponse:
         msg = SipResponse(status, reason, headers, body)
     else:
         msg = _request(first, headers, body)
-    _validate(msg, kept_keys)
+    _validate(msg, tracked)
     return msg
 
 
@@ -175,29 +186,24 @@ def _request(first: str, headers: Headers, body: bytes) -> SipRequest:
     return SipRequest(method, SipUri.parse(uri_text), headers, body)
 
 
-def _validate(msg: SipRequest | SipResponse, keys: list[str]) -> None:
+def _validate(msg: SipRequest | SipResponse, tracked: dict[str, str]) -> None:
     """Check mandatory headers and pre-fill the message's cached typed accessors."""
-    present = set(keys)
     for key, name in _REQUIRED:
-        if key not in present:
+        if key not in tracked:
             raise RemoteSipError(f"missing {name} header (RFC 3261 §8.1.1)")
-    if len(present) != len(keys):
-        for key in _SINGLE:
-            if keys.count(key) > 1:
-                raise RemoteSipError(f"more than one {canonical_name(key)} header")
-    h = msg.headers
-    via_values = h.get_all("Via")
-    if not via_values:
+    via_text = tracked["via"]
+    via_values = split_comma_list(via_text) if "," in via_text else [via_text]
+    if not via_values or not via_values[0]:
         raise RemoteSipError("empty Via header")
     if len(via_values) > MAX_VIA_COUNT:
         raise RemoteSipError(f"more than {MAX_VIA_COUNT} Via entries", 483)
-    vias = tuple(Via.parse(v) for v in via_values)
-    cseq = CSeq.parse(h.get("CSeq") or "")
-    call_id = (h.get("Call-ID") or "").strip()
+    vias = tuple([Via.parse(v) for v in via_values])
+    cseq = CSeq.parse(tracked["cseq"])
+    call_id = tracked["call-id"]
     if not _CALL_ID_RE.fullmatch(call_id):
         raise RemoteSipError(f"bad Call-ID {call_id[:80]!r}")
-    from_ = NameAddr.parse(h.get("From") or "")
-    to = NameAddr.parse(h.get("To") or "")
+    from_ = NameAddr.parse(tracked["from"])
+    to = NameAddr.parse(tracked["to"])
     cache = msg.__dict__
     if isinstance(msg, SipRequest):
         if cseq.method != msg.method:
@@ -205,9 +211,8 @@ def _validate(msg: SipRequest | SipResponse, keys: list[str]) -> None:
                 f"CSeq method {cseq.method!r} does not match {msg.method!r} (RFC 3261 §8.1.1.5)"
             )
         # Read Max-Forwards now so a bad value is a 400 here, not an exception later.
-        mf = h.get("Max-Forwards")
+        mf = tracked.get("max-forwards")
         if mf is not None:
-            mf = mf.strip()
             if not (mf.isdigit() and mf.isascii() and len(mf) <= 3 and int(mf) <= MAX_MAX_FORWARDS):
                 raise RemoteSipError(f"bad Max-Forwards {mf[:20]!r}")
             cache["max_forwards"] = int(mf)

@@ -291,15 +291,12 @@ def stamp_received(request: SipRequest, source: Peer) -> SipRequest:
             new = new.with_param("received", source.host)  # RFC 3581 §4: MUST add both
     if new is via:
         return request
-    raw = request.headers.raw_values("Via")
-    parts = split_comma_list(raw[0])
-    first_line = ", ".join([str(new), *parts[1:]])
-    items = list(request.headers)
-    for i, (name, _) in enumerate(items):
-        if name == "Via":
-            items[i] = ("Via", first_line)
-            break
-    result = replace(request, headers=Headers(items))
+    first_raw = request.headers.raw_values("Via")[0]
+    if "," in first_raw:
+        first_line = ", ".join([str(new), *split_comma_list(first_raw)[1:]])
+    else:
+        first_line = str(new)
+    result = replace(request, headers=request.headers.with_first_replaced("Via", first_line))
     cache = result.__dict__
     for name in _CACHED:
         if name in request.__dict__:

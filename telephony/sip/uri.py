@@ -22,15 +22,20 @@ Params = tuple[tuple[str, str | None], ...]
 # str(parse(x)) reproduces x and no re-escaping rules are needed.
 _USER_CHARS: Final = r"A-Za-z0-9\-_.!~*'()&=+$,;?/%"
 _SCHEME_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
-_USERINFO_RE: Final = re.compile(
-    rf"(?P<user>[{_USER_CHARS}]*)(?::(?P<password>[A-Za-z0-9\-_.!~*'()&=+$,%]*))?"
-)
-_HOSTPART_RE: Final = re.compile(
+_HOSTPART: Final = (
     r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-_.]+)"
     r"(?::(?P<port>[0-9]{1,5}))?"
     r"(?P<params>(?:;[A-Za-z0-9\-_.!~*'()%\[\]/:&+$=]*)*)"
     r"(?:\?(?P<headers>[A-Za-z0-9\-_.!~*'()%\[\]/?:+$=&]*))?"
 )
+# Two whole-URI patterns so that neither has to guess where the userinfo ends: with an "@"
+# the userinfo is everything before it ("@" is never unescaped elsewhere), without one
+# there is none. Both are linear: no nested or overlapping quantifiers.
+_URI_WITH_USER_RE: Final = re.compile(
+    rf"(?P<scheme>[sS][iI][pP][sS]?):(?P<user>[{_USER_CHARS}]*)"
+    r"(?::(?P<password>[A-Za-z0-9\-_.!~*'()&=+$,%]*))?@" + _HOSTPART
+)
+_URI_NO_USER_RE: Final = re.compile(r"(?P<scheme>[sS][iI][pP][sS]?):" + _HOSTPART)
 # RFC 3261 §25.1 token: 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
 _TOKEN_RE: Final = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 _IPV4_RE: Final = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
@@ -63,15 +68,9 @@ def _find_param(params: Params, name: str) -> str | None:
     return None
 
 
-def _check_host(host: str, text: str) -> None:
-    if host.startswith("["):
-        return
-    if _IPV4_RE.fullmatch(host):
-        if any(int(octet) > 255 for octet in host.split(".")):
-            raise RemoteSipError(f"bad IPv4 address in URI {text!r}")
-        return
-    if host.startswith(("-", ".")) or ".." in host:
-        raise RemoteSipError(f"bad host name in URI {text!r}")
+def _check_ipv4(host: str, text: str) -> None:
+    if _IPV4_RE.fullmatch(host) and max(map(int, host.split("."))) > 255:
+        raise RemoteSipError(f"bad IPv4 address in URI {text[:200]!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,33 +90,26 @@ class SipUri:
         """Parse a SIP-URI; RemoteSipError(416) for other schemes, 400 for malformed ones."""
         if len(text) > MAX_URI_LENGTH:
             raise RemoteSipError("URI too long", 414)
-        scheme, colon, rest = text.partition(":")
-        if not colon or not _SCHEME_RE.fullmatch(scheme):
-            raise RemoteSipError(f"malformed URI {text[:200]!r}")
-        scheme = scheme.lower()
-        if scheme not in _SUPPORTED_SCHEMES:
-            raise RemoteSipError(f"unsupported URI scheme {scheme!r}", 416)
-        user = password = None
-        at = rest.find("@")
-        if at >= 0:
-            um = _USERINFO_RE.fullmatch(rest, 0, at)
-            if um is None:
-                raise RemoteSipError(f"malformed user part in URI {text[:200]!r}")
-            user, password = um.group("user"), um.group("password")
-            rest = rest[at + 1 :]
-        m = _HOSTPART_RE.fullmatch(rest)
+        m = (_URI_WITH_USER_RE if "@" in text else _URI_NO_USER_RE).fullmatch(text)
         if m is None:
+            scheme = text.partition(":")[0]
+            if ":" in text and _SCHEME_RE.fullmatch(scheme):
+                if scheme.lower() not in _SUPPORTED_SCHEMES:
+                    raise RemoteSipError(f"unsupported URI scheme {scheme[:30]!r}", 416)
             raise RemoteSipError(f"malformed SIP URI {text[:200]!r}")
-        host = m.group("host")
-        _check_host(host, text)
-        port_text = m.group("port")
+        scheme, host, port_text, params, htext = m.group(
+            "scheme", "host", "port", "params", "headers"
+        )
+        if host[0].isdigit() and host[-1].isdigit():
+            _check_ipv4(host, text)
+        elif host[0] in "-." or ".." in host:
+            raise RemoteSipError(f"bad host name in URI {text[:200]!r}")
         port = None
         if port_text is not None:
             port = int(port_text)
             if port > 65535:
                 raise RemoteSipError(f"port out of range in URI {text[:200]!r}")
         headers: tuple[tuple[str, str], ...] = ()
-        htext = m.group("headers")
         if htext:
             pairs = []
             for part in htext.split("&"):
@@ -126,14 +118,17 @@ class SipUri:
                     raise RemoteSipError(f"empty URI header name in {text[:200]!r}")
                 pairs.append((name, value))
             headers = tuple(pairs)
+        user = password = None
+        if m.re is _URI_WITH_USER_RE:
+            user, password = m.group("user", "password")
         return cls(
-            scheme=scheme,
-            user=user,
-            host=host,
-            port=port,
-            params=_split_params(m.group("params")),
-            headers=headers,
-            password=password,
+            scheme if scheme in _SUPPORTED_SCHEMES else scheme.lower(),
+            user,
+            host,
+            port,
+            _split_params(params) if params else (),
+            headers,
+            password,
         )
 
     def __str__(self) -> str:
@@ -183,61 +178,36 @@ class SipUri:
 # Without angle brackets, everything after the first ';' is a header parameter (§20.10).
 
 
+# quoted-string = SWS DQUOTE *(qdtext / quoted-pair) DQUOTE  (RFC 3261 §25.1)
+_QUOTED_RE: Final = re.compile(r'"(?:[^"\\]|\\.)*"')
+# generic-param = token [ EQUAL gen-value ]; gen-value = token / host / quoted-string
+_PARAM_RE: Final = re.compile(
+    r"[ \t]*;[ \t]*(?P<name>[A-Za-z0-9\-.!%*_+`'~]+)[ \t]*"
+    r'(?:=[ \t]*(?P<value>"(?:[^"\\]|\\.)*"|[^;"\s<>,]+))?[ \t]*'
+)
+
+
 def _read_quoted(text: str, start: int) -> int:
     """Index just after the quoted-string that opens at ``start`` (text[start] == '"')."""
-    i = start + 1
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == '"':
-            return i + 1
-        i += 1
-    raise RemoteSipError(f"unterminated quoted string in {text[:200]!r}")
+    m = _QUOTED_RE.match(text, start)
+    if m is None:
+        raise RemoteSipError(f"unterminated quoted string in {text[:200]!r}")
+    return m.end()
 
 
 def parse_params(text: str) -> Params:
     """Parse header parameters ``;a=b ;c;d="x;y"`` (quoted values kept with their quotes)."""
+    text = text.rstrip(" \t")
     out: list[tuple[str, str | None]] = []
-    i = 0
+    pos = 0
     n = len(text)
-    while i < n:
-        c = text[i]
-        if c in " \t":
-            i += 1
-            continue
-        if c != ";":
-            raise RemoteSipError(f"expected ';' before parameter in {text[:200]!r}")
-        i += 1
-        # name
-        j = i
-        while j < n and text[j] not in ";=":
-            j += 1
-        name = text[i:j].strip()
-        if not name or not _TOKEN_RE.fullmatch(name):
-            raise RemoteSipError(f"bad parameter name {name[:50]!r}")
-        if j < n and text[j] == "=":
-            k = j + 1
-            while k < n and text[k] in " \t":
-                k += 1
-            if k < n and text[k] == '"':
-                end = _read_quoted(text, k)
-                value = text[k:end]
-                i = end
-            else:
-                end = k
-                while end < n and text[end] != ";":
-                    end += 1
-                value = text[k:end].strip()
-                if not value or any(ch in value for ch in ' \t"<>,'):
-                    raise RemoteSipError(f"bad value for parameter {name!r}")
-                i = end
-            out.append((name, value))
-        else:
-            out.append((name, None))
-            i = j
+    match = _PARAM_RE.match
+    while pos < n:
+        m = match(text, pos)
+        if m is None:
+            raise RemoteSipError(f"malformed parameters {text[pos : pos + 100]!r}")
+        out.append((m.group("name"), m.group("value")))
+        pos = m.end()
     return tuple(out)
 
 
