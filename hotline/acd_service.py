@@ -31,6 +31,7 @@ def engine_config(settings: AcdSettings) -> tuple[list[QueueConfig], list[AgentC
         QueueConfig(
             name=q.name,
             strategy=Strategy(q.strategy),
+            skills=q.skills,
             ring_timeout=q.ring_timeout,
             wrapup_seconds=q.wrapup_seconds,
             max_wait=q.max_wait,

@@ -13,7 +13,7 @@ import logging
 import random
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +60,8 @@ class Service:
     calls: CallManager
     web_runner: web.AppRunner
     web_port: int
+    # Passwords of accounts created at this start, already announced; kept for tests only.
+    initial_passwords: dict[str, str]
 
 
 def _wire_events(notifier: Notifier, store: EventStore) -> None:
@@ -78,7 +80,7 @@ def _log_store_failure(future: asyncio.Future[list[int]]) -> None:
 
 @contextlib.asynccontextmanager
 async def build_service(
-    config: HotlineConfig, *, announce: object = print
+    config: HotlineConfig, *, announce: Callable[[str], None] = print
 ) -> AsyncIterator[Service]:
     loop = asyncio.get_running_loop()
     database = Database.open(config.database.url)
@@ -94,11 +96,8 @@ async def build_service(
         await credentials.load(database.sessions)
         audit = AuditLog(database.sessions, time.time)
         accounts = AccountService(database.sessions, audit, time.time, credentials=credentials)
-        await ensure_accounts(
-            accounts,
-            database.sessions,
-            config.acd,
-            announce=announce if callable(announce) else print,
+        initial_passwords = await ensure_accounts(
+            accounts, database.sessions, config.acd, announce=announce
         )
 
         queues, agents = engine_config(config.acd)
@@ -142,6 +141,7 @@ async def build_service(
             calls=calls,
             web_runner=runner,
             web_port=web_port,
+            initial_passwords=initial_passwords,
         )
 
 

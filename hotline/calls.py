@@ -45,7 +45,7 @@ from ivr.runner import MenuRunner
 from prompts.catalogue import PromptCatalogue
 from prompts.texts import Language
 from telephony.media.bridge import Bridge
-from telephony.media.dtmf import DtmfDigit, DtmfKey
+from telephony.media.dtmf import DtmfDigit, DtmfKey, DtmfSource
 from telephony.media.session import RtpSession
 from telephony.sdp import NoCommonCodec
 from telephony.sip.call_events import (
@@ -231,7 +231,7 @@ class CallManager:
 
     async def _watch_caller(self, call: LiveCall) -> None:
         async for event in call.caller.events():
-            if isinstance(event, DtmfReceived) and event.source.value == "info":
+            if isinstance(event, DtmfReceived) and event.source is DtmfSource.SIP_INFO:
                 call.media.deliver_dtmf(
                     DtmfDigit(DtmfKey.from_char(event.digit), event.duration_ms, event.source)
                 )

@@ -1,0 +1,50 @@
+"""A whole Hotline service in the test's event loop, and PJSIP phones to call it."""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from pjsua_phones import PjsuaLibrary  # noqa: E402
+
+from hotline.app import Service, build_service  # noqa: E402
+from hotline.config import HotlineConfig, load_config  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def pjsua() -> Iterator[PjsuaLibrary]:
+    library = PjsuaLibrary()
+    yield library
+    library.close()
+
+
+def service_config(tmp_path: Path, **overrides: object) -> HotlineConfig:
+    # A random RTP range so parallel runs on one machine do not fight over ports.
+    low = random.randrange(30000, 58000, 2)
+    values: dict[str, object] = {
+        "sip.port": 0,
+        "sip.transports": ["udp"],
+        "web.port": 0,
+        "database.url": f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}",
+        "media.rtp_port_min": low,
+        "media.rtp_port_max": low + 400,
+        "recordings.root": str(tmp_path / "recordings"),
+    }
+    values.update(overrides)
+    return load_config(overrides=values)
+
+
+@pytest.fixture
+async def service(tmp_path: Path) -> AsyncIterator[Service]:
+    async with build_service(service_config(tmp_path), announce=lambda line: None) as running:
+        yield running
+
+
+def sip_port(service: Service) -> int:
+    return service.telephony.ua.endpoint.local_address("udp").port
