@@ -250,10 +250,16 @@ class CallControl(AcdCore):
         out.append(ReleaseAgent(call.call_id, source.agent_id))
         if rec:
             self._events.append(TalkEnded(now, call.call_id, source.agent_id, Party.TRANSFER))
-        call.transfer_from = None
-        call.transfer_to = None
+        self._start_wrapup(source, call, now, out)  # on the source queue's wrap-up time
+        if call.transfer_queue is not None:
+            # The call now belongs to the queue it was handed to (its wrap-up time, its
+            # lane if it comes back), as a blind transfer's would.
+            q = self._queues[call.transfer_queue]
+            skill = call.skill if call.skill in q.cfg.skills else None
+            call.queue = q
+            call.lane = self._lane(q, skill, call.min_level)
+            call.skill = skill
         call.transfer_queue = None
-        self._start_wrapup(source, call, now, out)
         self._connect(call, target, now, out)
 
     def _attended_transfer_failed(self, call: Call, now: float, out: list[AcdAction]) -> None:

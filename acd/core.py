@@ -482,9 +482,12 @@ class AcdCore:
         call.state = CallState.CONNECTED
         call.agent = agent
         call.answered = True
-        # The queue's wait timers (max wait, announcements, callback offer) are over.
+        # The queue's wait timers (max wait, announcements, callback offer) are over, and so
+        # is any blind transfer that led here.
         call.queue_gen += 1
         call.overflow_due = False
+        call.transfer_from = None
+        call.transfer_to = None
         call.last_agent = agent.agent_id
         out.append(ConnectCall(call.call_id, agent.agent_id, agent.number, cfg.play_agent_number,
                                late, late and cfg.play_late_apology))

@@ -113,12 +113,17 @@ class AcdEngine(CallControl):
 
     @command
     def agent_ready(self, agent_id: str, now: float) -> list[AcdAction]:
-        """Not ready → ready; in wrap-up it ends the wrap-up early (not submitted)."""
+        """Not ready → ready; in wrap-up it ends the wrap-up early (not submitted); during a
+        call it cancels a pause or logout asked for earlier."""
         now, out = self._begin(now)
         agent = self._agent(agent_id)
         if agent.state is AgentState.WRAPUP:
             agent.pending = None
             self._end_wrapup(agent, now, out, submitted=False)
+        elif agent.pending is not None and agent.state in (AgentState.TALKING,
+                                                           AgentState.ON_HOLD):
+            agent.pending = None  # changed their mind: no pause after this call
+            agent.pending_reason = None
         elif agent.state is not AgentState.READY:
             self._make_ready(agent, now, out)
         return out

@@ -283,3 +283,36 @@ def test_callback_needs_a_queue_that_offers_it_and_a_number(general: Harness) ->
     h.do("call_arrived", "c1", "cb", 0.0)
     with pytest.raises(AcdError, match="not a phone number"):
         h.do("callback_requested", "c1", 1.0, "abc")
+
+
+def test_attended_transfer_to_a_queue_hands_the_call_to_that_queue() -> None:
+    queues = [QueueConfig("front", wrapup_seconds=60.0), QueueConfig("back", wrapup_seconds=5.0)]
+    agents = [AgentConfig("f", "1001", queues=("front",)),
+              AgentConfig("b", "1002", queues=("back",))]
+    h = make_harness(queues, agents)
+    h.login_ready("f", "b")
+    connected(h, "c1", "f")
+    h.do("transfer", "c1", 10.0, to_queue="back", attended=True)
+    h.do("offer_answered", "c1", "b", 12.0)
+    h.do("agent_hangup", "c1", 40.0)
+    h.tick(45.0)  # the back queue's 5 s wrap-up for b, not the front's 60 s
+    assert h.engine.agent_status("b").state is AgentState.READY
+    assert h.engine.agent_status("f").state is AgentState.WRAPUP  # front's 60 s from 12 s
+    h.do("call_ended", "c1", 46.0)
+    h.tick(80.0)
+    rec = h.record("c1")
+    assert (rec.final_queue, rec.transfers) == ("back", 1)
+    assert [x.hold_seconds for x in rec.handlings] == [2.0, 0.0]  # f held the caller 10–12 s
+
+
+def test_a_blind_transfer_that_was_answered_is_not_reported_failed_later() -> None:
+    h = tiered()
+    h.login_ready("jr", "sr")
+    h.do("call_arrived", "c1", "help", 1.0, skill="billing")
+    h.do("offer_answered", "c1", "jr", 3.0)
+    h.do("transfer", "c1", 10.0, to_agent="sr")
+    h.do("offer_answered", "c1", "sr", 12.0)
+    h.do("transfer", "c1", 20.0, to_queue="help")  # nobody ready: waits, then rings jr
+    h.tick(56.0)  # jr (ready at 40) does not answer: no stale "transfer failed" follows
+    assert ("c1", "jr") in h.rung()[2:]
+    assert h.of(TransferFailed) == []

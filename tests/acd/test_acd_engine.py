@@ -372,3 +372,19 @@ def test_unknown_names_are_domain_errors(general: Harness) -> None:
     general.do("call_arrived", "c1", "general", 0.0)
     with pytest.raises(AcdError, match="already"):
         general.do("call_arrived", "c1", "general", 1.0)
+
+
+def test_ready_during_a_call_cancels_the_pause_asked_for_earlier(general: Harness) -> None:
+    h = general
+    h.login_ready("a1")
+    h.do("call_arrived", "c1", "general", 0.0)
+    h.do("offer_answered", "c1", "a1", 1.0)
+    h.do("agent_not_ready", "a1", NotReadyReason.BREAK, 5.0)
+    h.do("agent_ready", "a1", 6.0)
+    h.do("agent_hangup", "c1", 10.0)
+    h.tick(40.0)
+    assert h.engine.agent_status("a1").state is AgentState.READY
+    h.do("call_arrived", "c2", "general", 41.0)
+    h.do("offer_answered", "c2", "a1", 42.0)
+    with pytest.raises(AgentStateError, match=r"can't handle ready .* talking"):
+        h.do("agent_ready", "a1", 43.0)  # nothing pending to cancel
