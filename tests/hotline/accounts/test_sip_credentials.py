@@ -50,3 +50,37 @@ async def test_ha1_for_md5_and_sha256_follows_the_password(
         stored = (await session.execute(select(SipCredential.ha1))).scalars().all()
     assert len(stored) == 4
     assert all(NEW not in value and INITIAL not in value for value in stored)
+
+
+async def test_sip_registrar_digest_accepts_the_account_password_through_the_store(
+    accounts: AccountService, credentials: SipCredentialStore
+) -> None:
+    from telephony.sip.digest import (
+        AuthOutcome,
+        ClientCredentials,
+        DigestAuthenticator,
+        authorization_for,
+    )
+    from telephony.sip.uri import SipUri
+
+    await accounts.create_account(
+        None, username="agent1042", agent_number="1042", role=Role.AGENT, initial_password=INITIAL
+    )
+    server = DigestAuthenticator(realm="hotline", store=credentials, secret=b"k" * 32)
+    uri = "sip:hotline.example"
+    for algorithm in ("SHA-256", "MD5"):
+        for password, outcome in ((INITIAL, AuthOutcome.ACCEPTED), (NEW, AuthOutcome.FORBIDDEN)):
+            # A fresh nonce per attempt: a reused nonce with nc=1 would be a replay.
+            challenge = next(
+                c for c in server.challenges(now=100.0) if c.algorithm.value == algorithm
+            )
+            answer = authorization_for(
+                challenge, ClientCredentials("1042", password), method="REGISTER", uri=uri
+            )
+            decision = server.verify(
+                method="REGISTER",
+                request_uri=SipUri.parse(uri),
+                authorizations=[answer.serialize()],
+                now=101.0,
+            )
+            assert decision.outcome is outcome, (challenge.algorithm, password)
