@@ -12,11 +12,13 @@ import csv
 import itertools
 import math
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from acd.config import QueueConfig
+from acd.records import CallRecord
 
 # Contact-centre reporting interval: arrival profiles are "calls per 15 minutes".
 INTERVAL_SECONDS = 900.0
@@ -143,6 +145,15 @@ def load_samples(path: Path, column: str | None = None) -> Empirical:
     if not values:
         raise ModelError("no values in the column", file=name, field=wanted)
     return Empirical(tuple(values))
+
+
+def talk_times_from_records(records: Iterable[CallRecord]) -> Empirical:
+    """Talk + hold seconds of every agent handling in ``acd.records`` call records (e.g. read
+    back from the database with ``hotline.db.history``), as an empirical distribution."""
+    values = tuple(h.talk_seconds + h.hold_seconds for record in records for h in record.handlings)
+    if not values:
+        raise ModelError("the call records hold no answered calls to sample talk times from")
+    return Empirical(values)
 
 
 def parse_distribution(text: str, *, option: str) -> Distribution | None:

@@ -173,3 +173,22 @@ def test_distribution_options_parse_and_bad_ones_say_which_option(tmp_path: Path
     with pytest.raises(ModelError) as caught:
         load_samples(samples, "other")
     assert (caught.value.line, caught.value.field) == (2, "other")
+
+
+def test_talk_times_can_be_sampled_from_acd_call_records() -> None:
+    from acd.records import CallRecord, RecordBuilder
+    from sim.model import fixed_staff, talk_times_from_records
+
+    model = SimModel(
+        arrivals=ConstantRate(1 / 30, end=3600.0),
+        talk_time=Fixed(42.0),
+        staff=fixed_staff(3),
+    )
+    builder = RecordBuilder([model.queue])
+    records: list[CallRecord] = []
+    Simulation(model, seed=1, event_sink=lambda e: records.extend(builder.feed([e]))).run()
+    talk = talk_times_from_records(records)
+    assert len(talk.values) == len(records) > 50
+    assert all(v == pytest.approx(42.0) for v in talk.values)  # times are differences
+    with pytest.raises(ModelError, match="no answered calls"):
+        talk_times_from_records([])
