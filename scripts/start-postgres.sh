@@ -50,6 +50,10 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# Two test runs starting at once (parallel CI jobs, two developers' shells) take turns.
+exec 9>"$STATE_DIR.lock"
+flock 9
+
 mkdir -p "$STATE_DIR"
 chown "$OWNER" "$STATE_DIR"
 chmod 700 "$STATE_DIR"
