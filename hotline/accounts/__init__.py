@@ -1,1 +1,1 @@
-"""Accounts, passwords, sessions, SIP digest credentials, the permission matrix and the audit log."""
+"""Accounts, passwords, sessions, SIP digest credentials, permissions and the audit log."""
