@@ -284,7 +284,7 @@ class MediaEngine:
         # RFC 3550 §5.1 fixed header, all packets at once, network byte order.
         packets[:, 0] = RTP_VERSION << 6
         packets[:, 1] = np.fromiter(
-            (s.params.law.payload_type | (0x80 if o.marker else 0) for s, o in audio),
+            (s.params.audio_payload_type | (0x80 if o.marker else 0) for s, o in audio),
             dtype=np.uint8,
             count=n,
         )

@@ -54,6 +54,7 @@ from telephony.media.rtp import (
     uint32_add,
     uint32_diff,
 )
+from telephony.sdp import NegotiatedAudio
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -78,7 +79,6 @@ COMFORT_NOISE_DBFS: Final = -70.0
 # First header byte of an RTP packet with V=2 and no padding, extension or CSRC list.
 _PLAIN_RTP_V2: Final = 0x80
 _AFTER_FIRST_BYTE: Final = struct.Struct("!BHII")
-_LAW_BY_PT: Final = {law.payload_type: law for law in G711Law}
 
 Address = tuple[str, int]
 FrameListener = Callable[["AudioFrame"], None]
@@ -113,6 +113,37 @@ class MediaParams:
     send: bool = True  # false for recvonly/inactive (RFC 3264 §6.1)
     receive: bool = True  # false for sendonly/inactive
     latch: bool = True  # symmetric RTP: reply to where the peer's packets come from
+    # The payload type the SDP bound to the law; None means its static type (RFC 3551).
+    payload_type: int | None = None
+
+    @property
+    def audio_payload_type(self) -> int:
+        return self.law.payload_type if self.payload_type is None else self.payload_type
+
+    def law_of(self, payload_type: int) -> G711Law | None:
+        """The law of a received payload type: the negotiated one, or a static G.711 type."""
+        if payload_type == self.payload_type:
+            return self.law
+        return G711Law.from_payload_type(payload_type)
+
+    @classmethod
+    def from_negotiated(cls, audio: NegotiatedAudio, *, latch: bool = True) -> MediaParams:
+        """The media settings of an SDP offer/answer outcome (telephony/sdp.py)."""
+        try:
+            law = G711Law(audio.codec.name.upper())
+        except ValueError:
+            raise MediaError(f"codec {audio.codec.name} is not G.711") from None
+        # RFC 3264 §8.4: c=0.0.0.0 (old-style hold) or port 0 means "do not send here".
+        unreachable = audio.remote_address in ("0.0.0.0", "::") or audio.remote_port == 0
+        return cls(
+            remote=None if unreachable else (audio.remote_address, audio.remote_port),
+            law=law,
+            dtmf_payload_type=audio.telephone_event_pt,
+            send=audio.direction.sends and not unreachable,
+            receive=audio.direction.receives,
+            latch=latch,
+            payload_type=audio.codec.payload_type,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +286,7 @@ class RtpSession:
         self.idle = idle
         self.timing = SendTimingStats(timing_window)
         self._params = params
+        self._law_by_pt = _laws_by_payload_type(params)
         self._loop = loop
         self._on_close = on_close
         self._closed = False
@@ -313,6 +345,7 @@ class RtpSession:
         if params.remote != self._params.remote:
             self._latched = None
         self._params = params
+        self._law_by_pt = _laws_by_payload_type(params)
 
     @property
     def destination(self) -> Address | None:
@@ -544,12 +577,11 @@ class RtpSession:
         # waiting in the jitter buffer. Everything else takes the general path below.
         if len(data) > RTP_HEADER_SIZE and data[0] == _PLAIN_RTP_V2 and source == self._latched:
             second, seq, timestamp, ssrc = _AFTER_FIRST_BYTE.unpack_from(data, 1)
-            law = _LAW_BY_PT.get(second & 0x7F)
+            law = self._law_by_pt.get(second & 0x7F)  # never holds the telephone-event type
             if (
                 law is not None
                 and ssrc == self._rx_ssrc
                 and self._params.receive
-                and (second & 0x7F) != self._params.dtmf_payload_type
                 and self._jitter.take_if_next(seq, timestamp, len(data) - RTP_HEADER_SIZE)
             ):
                 self._received += 1
@@ -569,7 +601,7 @@ class RtpSession:
             return
         if packet.payload_type == params.dtmf_payload_type:
             samples = 0
-        elif G711Law.from_payload_type(packet.payload_type) is not None:
+        elif params.law_of(packet.payload_type) is not None:
             samples = len(packet.payload)
         else:
             self._unknown_pt += 1  # e.g. comfort noise (PT 13) we did not negotiate
@@ -609,7 +641,7 @@ class RtpSession:
             for digit in digits:
                 self.deliver_dtmf(digit)
             return
-        law = G711Law.from_payload_type(packet.payload_type)
+        law = self._params.law_of(packet.payload_type)
         if law is None:
             return
         pcm = codec_for(law).decode(packet.payload)
@@ -646,6 +678,14 @@ class RtpSession:
         if self._on_close is not None:
             self._on_close(self)  # before the socket closes: the engine unregisters its fd
         self._sock.close()
+
+
+def _laws_by_payload_type(params: MediaParams) -> dict[int, G711Law]:
+    laws = {law.payload_type: law for law in G711Law}
+    laws[params.audio_payload_type] = params.law
+    if params.dtmf_payload_type is not None:
+        laws.pop(params.dtmf_payload_type, None)
+    return laws
 
 
 def _subscribe(listeners: list[Callable[[T], None]], listener: Callable[[T], None]) -> (
