@@ -136,7 +136,9 @@ class EventStore:
             raise StoreClosedError("the event store is closed; the event was not written")
         request = _Request(encoded)
         self._queue.put_nowait(request)
-        if self._writer is None:
+        # A writer that died (cancelled with its loop, or a bug) is replaced, so queued
+        # requests are never left without anyone to commit them.
+        if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(
                 self._write_loop(), name="hotline-event-store-writer"
             )
@@ -147,7 +149,7 @@ class EventStore:
         if self._closed:
             return
         self._closed = True
-        if self._writer is not None:
+        if self._writer is not None and not self._writer.done():
             self._queue.put_nowait(None)
             await self._writer
 
