@@ -111,6 +111,7 @@ class B2buaSession:
         self._agent_connected = False
         self._events: asyncio.Queue[B2buaEvent] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._agent_pump: asyncio.Task[None] | None = None
         self._spawn(self._pump_caller())
 
     async def __aenter__(self) -> B2buaSession:
@@ -124,10 +125,11 @@ class B2buaSession:
     ) -> None:
         await self.close()
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def close(self) -> None:
         """Stop reading the legs (they stay as they are; hang them up first if needed)."""
@@ -143,7 +145,7 @@ class B2buaSession:
         return await self._events.get()
 
     async def events(self) -> AsyncIterator[B2buaEvent]:
-        """Everything both legs report, ending with CallerLegEnded."""
+        """Everything both legs report, ending with CallerLegEnded (after AgentLegEnded)."""
         while True:
             event = await self._events.get()
             yield event
@@ -173,7 +175,7 @@ class B2buaSession:
             leg = self.ua.call(agent, local_media=local_media, ring_timeout=ring_timeout)
         self.agent, self.agent_uri = leg, agent
         self._agent_connected = False
-        self._spawn(self._pump_agent(leg, agent))
+        self._agent_pump = self._spawn(self._pump_agent(leg, agent))
         return leg
 
     async def end_agent_leg(self) -> None:
@@ -195,6 +197,10 @@ class B2buaSession:
                 self._unbridge()
                 if self.agent is not None and self.agent.is_active:
                     await self.agent.hangup()
+                if self._agent_pump is not None:
+                    # AgentLegEnded comes first: the stream ends with CallerLegEnded. A
+                    # CANCELled leg ends on its 487 (or Timer B), after hangup() returns.
+                    await asyncio.shield(self._agent_pump)
                 self._events.put_nowait(CallerLegEnded(event))
             else:
                 self._events.put_nowait(LegEvent(Leg.CALLER, event))
