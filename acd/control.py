@@ -132,17 +132,28 @@ class CallControl(AcdCore):
     def wrapup_submitted(
         self, agent_id: str, now: float, *, call_type: str, summary: str, resolved: bool
     ) -> list[AcdAction]:
-        """The agent recorded the call type and what was asked; wrap-up ends now."""
-        now, out = self._begin(now)
-        agent = self._agent(agent_id)
-        if agent.state is not AgentState.WRAPUP or agent.wrap_call is None:
-            raise AcdError(f"agent {agent_id!r} is not in wrap-up (state {agent.state.value})")
+        """The agent recorded the call type and what was asked; wrap-up ends now.
+
+        A form sent after the wrap-up time ran out still counts for the agent's last call: it
+        is logged (``WrapupSubmitted``) without changing the agent's state. Records already
+        handed over by ``RecordBuilder`` do not see it; the stored event log does."""
         if not call_type.strip():
             raise AcdError("a wrap-up needs a call type (SPEC-Q6)")
+        now, out = self._begin(now)
+        agent = self._agent(agent_id)
+        if agent.state is AgentState.WRAPUP and agent.wrap_call is not None:
+            call_id = agent.wrap_call.call_id
+        elif agent.unsubmitted is not None:
+            call_id = agent.unsubmitted
+            agent.unsubmitted = None
+        else:
+            raise AcdError(f"agent {agent_id!r} has no call to wrap up "
+                           f"(state {agent.state.value})")
         if self._rec:
-            self._events.append(WrapupSubmitted(now, agent_id, agent.wrap_call.call_id,
-                                                call_type.strip(), summary, resolved))
-        self._end_wrapup(agent, now, out, submitted=True)
+            self._events.append(WrapupSubmitted(now, agent_id, call_id, call_type.strip(),
+                                                summary, resolved))
+        if agent.state is AgentState.WRAPUP:
+            self._end_wrapup(agent, now, out, submitted=True)
         return out
 
     # --- transfers --------------------------------------------------------------------------

@@ -116,7 +116,8 @@ class Lane:
 class Agent:
     __slots__ = ("agent_id", "call", "calls_answered", "cfg", "idle_since", "in_pools", "lanes",
                  "misses", "number", "pending", "pending_reason", "queues", "ready_seq",
-                 "reason", "state", "talk_started", "wrap_call", "wrap_gen", "wrap_started")
+                 "reason", "state", "talk_started", "unsubmitted", "wrap_call", "wrap_gen",
+                 "wrap_started")
 
     def __init__(self, cfg: AgentConfig) -> None:
         self.cfg = cfg
@@ -137,6 +138,7 @@ class Agent:
         self.wrap_gen = 0
         self.wrap_started = 0.0
         self.wrap_call: Call | None = None
+        self.unsubmitted: str | None = None  # call whose wrap-up ended without a submission
         self.talk_started = 0.0
 
 
@@ -544,6 +546,7 @@ class AcdCore:
         call = agent.wrap_call
         agent.wrap_gen += 1
         agent.wrap_call = None
+        agent.unsubmitted = None if submitted or call is None else call.call_id
         if self._rec:
             self._events.append(WrapupEnded(now, agent.agent_id,
                                             call.call_id if call is not None else "",

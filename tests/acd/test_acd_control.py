@@ -28,6 +28,7 @@ from acd.events import (
     Party,
     TalkEnded,
     TransferFailed,
+    WrapupSubmitted,
 )
 from acd.records import CallOutcome
 from acd.states import (
@@ -106,7 +107,7 @@ def test_caller_hanging_up_first_releases_the_agent(general: Harness) -> None:
 def test_wrapup_needs_a_call_type_and_an_agent_in_wrapup(general: Harness) -> None:
     h = general
     h.login_ready("a1")
-    with pytest.raises(AcdError, match="not in wrap-up"):
+    with pytest.raises(AcdError, match="no call to wrap up"):
         h.do("wrapup_submitted", "a1", 1.0, call_type="q", summary="", resolved=True)
     connected(h)
     h.do("agent_hangup", "c1", 5.0)
@@ -316,3 +317,20 @@ def test_a_blind_transfer_that_was_answered_is_not_reported_failed_later() -> No
     h.tick(56.0)  # jr (ready at 40) does not answer: no stale "transfer failed" follows
     assert ("c1", "jr") in h.rung()[2:]
     assert h.of(TransferFailed) == []
+
+
+def test_a_wrapup_sent_after_its_time_ran_out_is_still_logged_once(general: Harness) -> None:
+    h = general
+    h.login_ready("a1")
+    connected(h)
+    h.do("agent_hangup", "c1", 10.0)
+    h.tick(40.0)  # wrap-up ran out: a1 is ready, maybe already on the next call
+    h.do("call_arrived", "c2", "general", 41.0)
+    out = h.do("wrapup_submitted", "a1", 45.0, call_type="billing", summary="late",
+               resolved=True)
+    assert out == []
+    assert h.engine.agent_status("a1").state is AgentState.RINGING
+    (late,) = h.of(WrapupSubmitted)
+    assert (late.call_id, late.at, late.call_type) == ("c1", 45.0, "billing")
+    with pytest.raises(AcdError, match="no call to wrap up"):
+        h.do("wrapup_submitted", "a1", 46.0, call_type="billing", summary="", resolved=True)
