@@ -12,7 +12,7 @@ import csv
 import itertools
 import math
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -123,7 +123,7 @@ def load_samples(path: Path, column: str | None = None) -> Empirical:
         raise ModelError(f"cannot read samples: {exc.strerror}", file=name) from None
     with handle:
         reader = csv.DictReader(handle)
-        fields = reader.fieldnames or []
+        fields = _csv_header(reader, name)
         if not fields:
             raise ModelError("empty file: expected a header line", file=name, line=1)
         wanted = column or fields[0]
@@ -132,15 +132,13 @@ def load_samples(path: Path, column: str | None = None) -> Empirical:
                 f"no such column; the header has {fields}", file=name, line=1, field=wanted
             )
         values = []
-        for row in reader:
-            raw = (row.get(wanted) or "").strip()
+        for line, row in _csv_rows(reader, name):
+            raw = row.get(wanted, "")
             if raw == "":
                 continue
-            value = _number(raw, file=name, line=reader.line_num, field=wanted)
+            value = _number(raw, file=name, line=line, field=wanted)
             if value < 0.0:
-                raise ModelError(
-                    f"{raw!r} is negative", file=name, line=reader.line_num, field=wanted
-                )
+                raise ModelError(f"{raw!r} is negative", file=name, line=line, field=wanted)
             values.append(value)
     if not values:
         raise ModelError("no values in the column", file=name, field=wanted)
@@ -280,6 +278,26 @@ def _number(raw: str, *, file: str, line: int, field: str) -> float:
     return value
 
 
+def _csv_rows(reader: csv.DictReader[str], name: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line, row with stripped keys and values); CSV damage becomes a ModelError."""
+    try:
+        for row in reader:
+            if None in row:
+                raise ModelError(
+                    "the row has more cells than the header", file=name, line=reader.line_num
+                )
+            yield reader.line_num, {(k or "").strip(): (v or "").strip() for k, v in row.items()}
+    except csv.Error as exc:
+        raise ModelError(f"not valid CSV: {exc}", file=name, line=reader.line_num) from None
+
+
+def _csv_header(reader: csv.DictReader[str], name: str) -> list[str]:
+    try:
+        return [f.strip() for f in reader.fieldnames or []]
+    except csv.Error as exc:
+        raise ModelError(f"not valid CSV: {exc}", file=name, line=1) from None
+
+
 def load_profile(path: Path) -> Profile:
     """CSV with header ``start,calls``: the start of each 15-minute interval (HH:MM) and the
     calls expected in it. Intervals left out have no calls; the profile spans first to last."""
@@ -291,7 +309,7 @@ def load_profile(path: Path) -> Profile:
     counts: dict[int, float] = {}
     with handle:
         reader = csv.DictReader(handle)
-        header = [f.strip() for f in reader.fieldnames or []]
+        header = _csv_header(reader, name)
         for required in ("start", "calls"):
             if required not in header:
                 raise ModelError(
@@ -300,9 +318,7 @@ def load_profile(path: Path) -> Profile:
                     line=1,
                     field=required,
                 )
-        for row in reader:
-            line = reader.line_num
-            row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
+        for line, row in _csv_rows(reader, name):
             start = parse_clock_time(row["start"], file=name, line=line, field="start")
             if start % INTERVAL_SECONDS:
                 raise ModelError(
@@ -418,7 +434,7 @@ def load_roster(path: Path) -> Roster:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ModelError(f"cannot read the roster: {exc.strerror}", file=name) from None
-    rows = _yaml_rows(text, name) if path.suffix in (".yaml", ".yml") else _csv_rows(text, name)
+    rows = _yaml_rows(text, name) if path.suffix in (".yaml", ".yml") else _roster_rows(text, name)
     taken: set[str] = set()
     shifts = [
         s for line, row in rows for s in _shifts_from_row(row, file=name, line=line, taken=taken)
@@ -428,9 +444,9 @@ def load_roster(path: Path) -> Roster:
     return Roster(tuple(shifts))
 
 
-def _csv_rows(text: str, name: str) -> list[tuple[int, dict[str, str]]]:
+def _roster_rows(text: str, name: str) -> list[tuple[int, dict[str, str]]]:
     reader = csv.DictReader(text.splitlines())
-    header = [f.strip() for f in reader.fieldnames or []]
+    header = _csv_header(reader, name)
     if "shift" not in header:
         raise ModelError(
             f"missing column; the header must name agent,count,shift,breaks, has {header}",
@@ -438,9 +454,7 @@ def _csv_rows(text: str, name: str) -> list[tuple[int, dict[str, str]]]:
             line=1,
             field="shift",
         )
-    return [
-        (reader.line_num, {(k or "").strip(): (v or "") for k, v in row.items()}) for row in reader
-    ]
+    return list(_csv_rows(reader, name))
 
 
 def _yaml_rows(text: str, name: str) -> list[tuple[int, dict[str, str]]]:

@@ -8,6 +8,8 @@ import statistics
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sim.model import (
     ConstantRate,
@@ -192,3 +194,30 @@ def test_talk_times_can_be_sampled_from_acd_call_records() -> None:
     assert all(v == pytest.approx(42.0) for v in talk.values)  # times are differences
     with pytest.raises(ModelError, match="no answered calls"):
         talk_times_from_records([])
+
+
+HEADERS = ["start,calls", "agent,count,shift,breaks", "agent,shift", "agents:", ""]
+BODY = st.text(alphabet="abc,:;-[]{}'\"\n 0123456789.\x00", max_size=120)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(header=st.sampled_from(HEADERS), body=BODY)
+def test_any_profile_or_roster_text_parses_or_is_refused_clearly(
+    tmp_path: Path, header: str, body: str
+) -> None:
+    text = f"{header}\n{body}"
+    for name, load in (("p.csv", load_profile), ("r.csv", load_roster), ("r.yaml", load_roster)):
+        path = write(tmp_path, name, text)
+        try:
+            load(path)
+        except ModelError as error:
+            assert str(path) in str(error)
+
+
+def test_a_row_with_more_cells_than_the_header_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.csv", "start,calls\n08:00,4,extra\n")
+    with pytest.raises(ModelError, match="more cells than the header") as caught:
+        load_profile(path)
+    assert caught.value.line == 2
