@@ -39,14 +39,9 @@ from telephony.media.pacing import (
 )
 from telephony.media.ports import PortAllocator, bind_rtp_socket
 from telephony.media.rtp import RTP_HEADER_SIZE, RTP_VERSION
-from telephony.media.session import (
-    COMFORT_NOISE_DBFS,
-    IdleMode,
-    MediaParams,
-    OutgoingAudio,
-    RtpSession,
-)
+from telephony.media.session import COMFORT_NOISE_DBFS, RtpSession
 from telephony.media.timer import MonotonicTimer
+from telephony.media.values import IdleMode, MediaParams, OutgoingAudio
 
 logger = logging.getLogger(__name__)
 

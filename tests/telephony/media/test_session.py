@@ -19,7 +19,6 @@ from telephony.media.session import (
     MediaParams,
     PlaybackOutcome,
 )
-from telephony.sdp import Codec, Direction, NegotiatedAudio
 
 from .conftest import PlainPeer, TestClock, run_ticks
 
@@ -303,36 +302,6 @@ async def test_closing_finishes_pending_prompts_and_frees_the_port(
     assert await dtmf is False
     assert session not in engine.sessions
     assert await session.play(tone(440, 0.1)) is PlaybackOutcome.CLOSED
-
-
-def test_media_params_follow_the_sdp_outcome() -> None:
-    audio = NegotiatedAudio(
-        remote_address="192.0.2.7",
-        remote_port=40002,
-        codec=Codec("PCMA", 8000, 8),
-        telephone_event_pt=96,
-        ptime_ms=20,
-        direction=Direction.RECVONLY,
-    )
-    params = MediaParams.from_negotiated(audio)
-    assert params == MediaParams(
-        remote=("192.0.2.7", 40002),
-        law=G711Law.PCMA,
-        dtmf_payload_type=96,
-        send=False,
-        receive=True,
-        payload_type=8,
-    )
-    held = MediaParams.from_negotiated(
-        NegotiatedAudio("0.0.0.0", 40002, Codec("PCMU", 8000, 0), None, 20, Direction.SENDRECV)
-    )
-    assert held.remote is None
-    assert not held.send
-    with pytest.raises(MediaError, match=r"not G\.711"):
-        MediaParams.from_negotiated(
-            NegotiatedAudio("192.0.2.7", 4000, Codec("opus", 48000, 111), None, 20,
-                            Direction.SENDRECV)
-        )
 
 
 async def test_a_dynamic_payload_type_bound_to_pcmu_is_sent_and_understood(
