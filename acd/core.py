@@ -46,6 +46,9 @@ from acd.states import (
 # Shared empty list for "no timer fired" (never appended to: a copy is made when needed).
 _NOTHING: list[AcdAction] = []
 
+# Rebuild a lane's waiting heap once stale entries outnumber live ones by this much.
+_COMPACT_SLACK = 64
+
 TIMER_RING = 0
 TIMER_WRAPUP = 1
 TIMER_ANNOUNCE = 2
@@ -100,7 +103,7 @@ class Queue:
 class Lane:
     """(queue, skill or None, minimum level): its waiting calls and its ready agents."""
 
-    __slots__ = ("min_level", "pool", "queue", "skill", "waiting")
+    __slots__ = ("live", "min_level", "pool", "queue", "skill", "waiting")
 
     def __init__(self, queue: Queue, skill: str | None, min_level: SkillLevel,
                  pool: AgentPool) -> None:
@@ -110,6 +113,7 @@ class Lane:
         # Heap of (-priority, first_queued_at, call seq, wait token, call); an entry is live
         # while the call's wait_token equals its token.
         self.waiting: list[tuple[int, float, int, int, Call]] = []
+        self.live = 0  # live entries of ``waiting``
         self.pool = pool
 
 
@@ -344,6 +348,7 @@ class AcdCore:
                 heapq.heappop(w)
         if best is not None and best_lane is not None:
             heapq.heappop(best_lane.waiting)
+            best_lane.live -= 1
             call = best[4]
             call.wait_token = -1
             call.queue.waiting_count -= 1
@@ -371,14 +376,23 @@ class AcdCore:
             call.state = CallState.WAITING
         self._token += 1
         call.wait_token = self._token
-        heapq.heappush(call.lane.waiting, (-call.priority, call.first_queued_at, call.seq,
-                                           self._token, call))
+        lane = call.lane
+        heapq.heappush(lane.waiting, (-call.priority, call.first_queued_at, call.seq,
+                                      self._token, call))
+        lane.live += 1
         call.queue.waiting_count += 1
 
     def _unqueue(self, call: Call) -> None:
+        """Take a waiting call out of its lane (lazily: its heap entry goes stale)."""
         if call.wait_token != -1:
             call.wait_token = -1
             call.queue.waiting_count -= 1
+            lane = call.lane
+            lane.live -= 1
+            if len(lane.waiting) > 2 * lane.live + _COMPACT_SLACK:
+                # Callers who hung up in a lane nobody serves must not pile up for ever.
+                lane.waiting = [e for e in lane.waiting if e[4].wait_token == e[3]]
+                heapq.heapify(lane.waiting)
 
     def _offer(self, call: Call, agents: list[Agent], now: float, out: list[AcdAction]) -> None:
         q = call.queue

@@ -388,3 +388,15 @@ def test_ready_during_a_call_cancels_the_pause_asked_for_earlier(general: Harnes
     h.do("offer_answered", "c2", "a1", 42.0)
     with pytest.raises(AgentStateError, match=r"can't handle ready .* talking"):
         h.do("agent_ready", "a1", 43.0)  # nothing pending to cancel
+
+
+def test_callers_who_give_up_in_a_queue_nobody_serves_do_not_pile_up() -> None:
+    h = make_harness([QueueConfig("night")], [])
+    for i in range(5000):
+        h.engine.call_arrived(f"c{i}", "night", float(i))
+        h.engine.caller_abandoned(f"c{i}", i + 0.5)
+    h.engine.call_arrived("last", "night", 6000.0)
+    assert h.engine.queue_status("night", 6001.0).waiting == 1
+    # a white-box look: the lane's heap holds the live caller plus bounded stale entries
+    lanes = h.engine._queues["night"].lanes.values()
+    assert sum(len(lane.waiting) for lane in lanes) < 200
