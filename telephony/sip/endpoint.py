@@ -21,7 +21,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Final
 
-from telephony.sip.address import Peer, TransportKind
+from telephony.sip.address import DEFAULT_PORTS, Peer, TransportKind
 from telephony.sip.errors import LocalSipError, TransactionTimeout, TransportFailure
 from telephony.sip.message import SipRequest, SipResponse, make_response, new_branch, new_tag
 from telephony.sip.timers import TimerConfig
@@ -260,9 +260,22 @@ class SipEndpoint:
         except LocalSipError:
             log.warning("no transport to send to %s; dropped", out.destination)
             return
+        destination = out.destination
+        if (
+            isinstance(transport, TcpTransport)
+            and isinstance(out.message, SipResponse)
+            and not transport.connected(destination)
+        ):
+            # §18.2.2: the request's connection is gone; open one to received + sent-by port.
+            via = out.message.top_via
+            destination = Peer(
+                destination.transport,
+                via.received or via.host.strip("[]"),
+                via.port or DEFAULT_PORTS[destination.transport],
+            )
         key = out.key
         on_error = None if key is None else (lambda: self._transport_error(key))
-        transport.send(out.data, out.destination, on_error)
+        transport.send(out.data, destination, on_error)
 
     def _transport_error(self, key: TransactionKey) -> None:
         self._process(self.layer.transport_error(key, self._loop.time()))

@@ -180,6 +180,14 @@ class TcpTransport:
     def connection_count(self) -> int:
         return len(self._connections)
 
+    def connected(self, peer: Peer) -> bool:
+        """True when an open connection to ``peer`` exists (or is being opened)."""
+        key = (peer.host, peer.port)
+        conn = self._connections.get(key)
+        if conn is not None and conn.transport is not None and not conn.transport.is_closing():
+            return True
+        return key in self._connecting
+
     def _register(self, conn: _TcpConnection) -> None:
         assert conn.peer is not None
         self._connections[(conn.peer.host, conn.peer.port)] = conn

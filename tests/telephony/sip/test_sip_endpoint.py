@@ -65,6 +65,8 @@ class Service:
     async def __call__(self, handle: ServerTransactionHandle) -> None:
         self.seen.append(handle)
         method = handle.request.method
+        if handle.request.headers.get("Subject") == "slow":
+            await asyncio.sleep(0.3)
         if method == "OPTIONS":
             await handle.respond(200, headers=[("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS")])
         elif method == "INVITE":
@@ -239,3 +241,32 @@ async def test_malformed_request_gets_400_at_its_received_rport(pair) -> None:
     assert response.status == 400
     assert "CSeq method" in (response.headers.get("Warning") or "")
     assert response.top_via.rport == our_port
+
+
+@pytest.mark.parametrize("pair", FAMILIES[:1], indirect=True)
+async def test_tcp_response_opens_a_connection_to_sent_by_when_the_old_one_closed(pair) -> None:
+    _, server, _ = pair
+    received: asyncio.Queue[bytes] = asyncio.Queue()
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.put_nowait(await reader.readuntil(b"\r\n\r\n"))
+        writer.close()
+
+    listener = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        target = server.local_address("tcp")
+        _, writer = await asyncio.open_connection(target.host, target.port)
+        writer.write(
+            f"OPTIONS sip:svc@127.0.0.1 SIP/2.0\r\n"
+            f"Via: SIP/2.0/TCP 127.0.0.1:{port};branch=z9hG4bKgone\r\n"
+            f"From: <sip:c@x>;tag=1\r\nTo: <sip:svc@x>\r\nCall-ID: gone-1\r\n"
+            f"CSeq: 1 OPTIONS\r\nSubject: slow\r\nContent-Length: 0\r\n\r\n".encode()
+        )
+        await writer.drain()
+        writer.close()  # gone before the (slow) answer: §18.2.2 says connect to sent-by
+        response = parse_message(await asyncio.wait_for(received.get(), 5))
+        assert response.status == 200 and response.call_id == "gone-1"
+    finally:
+        listener.close()
+        await listener.wait_closed()

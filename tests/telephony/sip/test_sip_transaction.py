@@ -386,3 +386,29 @@ def test_ack_2xx_retransmitter_stops_on_ack() -> None:
     rt.ack_received()
     assert rt.next_deadline() is None and rt.on_timeout(10.0) == []
     assert rt.acked and not rt.gave_up
+
+
+# --- the layer never crashes on input ----------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+SEED = make_request().serialize()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_layer_answers_or_drops_any_mutated_datagram(data: st.DataObject) -> None:
+    raw = bytearray(SEED)
+    for _ in range(data.draw(st.integers(1, 6))):
+        pos = data.draw(st.integers(0, len(raw) - 1))
+        raw[pos : pos + data.draw(st.integers(0, 3))] = data.draw(st.binary(max_size=4))
+    layer = TransactionLayer(T)
+    out = layer.receive_data(bytes(raw), UAC, 0.0)
+    for o in out:
+        if isinstance(o, Send):
+            assert isinstance(o.message, SipResponse)
+        if isinstance(o, RequestReceived) and o.key is not None:  # it was still valid: answer
+            layer.respond(o.key, make_response(o.request, 500, to_tag="z"), 0.0)
+    run_until(layer, 100.0)  # and its timers run out cleanly
+    assert len(layer) == 0
