@@ -96,6 +96,11 @@ LIVE_FEED_MAX_FRAMES: Final = 5
 # Comfort noise: a quiet room is around -70 dBFS in telephony (RFC 3389 §3 levels in -dBov).
 COMFORT_NOISE_DBFS: Final = -70.0
 
+# A NAT that rebinds mid-call moves the peer's stream to a new source port. Once the latched
+# address has been silent this long, a new source is followed instead of being ignored for
+# the rest of the call (which would leave the caller unheard); a stray packet while the real
+# stream flows is still dropped.
+RELATCH_AFTER_SILENCE: Final = 2.0
 # First header byte of an RTP packet with V=2 and no padding, extension or CSRC list.
 _PLAIN_RTP_V2: Final = 0x80
 _AFTER_FIRST_BYTE: Final = struct.Struct("!BHII")
@@ -157,6 +162,7 @@ class RtpSession:
         self._sent_listeners: list[FrameListener] = []
         # Receive state.
         self._latched: Address | None = None
+        self._latched_seen = 0.0
         self._rx_ssrc: int | None = None
         self._jitter_max_wait = jitter_max_wait
         self._jitter = JitterBuffer(max_wait=jitter_max_wait)
@@ -173,6 +179,7 @@ class RtpSession:
         self._send_errors = 0
         self._malformed = 0
         self._foreign = 0
+        self._relatched = 0
         self._unknown_pt = 0
         self._skipped = 0
 
@@ -210,6 +217,7 @@ class RtpSession:
             send_errors=self._send_errors,
             malformed=self._malformed,
             foreign_source=self._foreign,
+            relatched=self._relatched,
             unknown_payload_type=self._unknown_pt,
             skipped_ticks=self._skipped,
             jitter=self._jitter.stats,
@@ -431,6 +439,7 @@ class RtpSession:
                 and self._jitter.take_if_next(seq, timestamp, len(data) - RTP_HEADER_SIZE)
             ):
                 self._received += 1
+                self._latched_seen = now
                 codes = np.frombuffer(data, dtype=np.uint8, offset=RTP_HEADER_SIZE)
                 pcm = codec_for(law).decode(codes)
                 self._deliver(self._framer.push(timestamp, pcm, False))
@@ -452,12 +461,14 @@ class RtpSession:
         else:
             self._unknown_pt += 1  # e.g. comfort noise (PT 13) we did not negotiate
             return
-        if params.latch:
-            if self._latched is None:
-                self._latched = source  # RFC 4961 practice: answer where the media comes from
-            elif source != self._latched:
+        if params.latch and source != self._latched:
+            if self._latched is not None and now - self._latched_seen < RELATCH_AFTER_SILENCE:
                 self._foreign += 1
                 return
+            if self._latched is not None:
+                self._relatched += 1
+            self._latched = source  # RFC 4961 practice: answer where the media comes from
+        self._latched_seen = now
         self._received += 1
         if packet.ssrc != self._rx_ssrc:
             if self._rx_ssrc is not None:

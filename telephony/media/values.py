@@ -109,6 +109,7 @@ class SessionStats:
     send_errors: int
     malformed: int
     foreign_source: int
+    relatched: int
     unknown_payload_type: int
     skipped_ticks: int
     jitter: JitterStats

@@ -97,6 +97,26 @@ async def test_sends_to_the_sdp_address_until_the_peer_sends_then_latches_to_its
     assert intruder.collect() == []
 
 
+async def test_after_two_silent_seconds_a_new_source_is_followed(
+    engine: MediaEngine, clock: TestClock, peers: list[PlainPeer]
+) -> None:
+    before, after = PlainPeer(), PlainPeer()  # the same phone before and after a NAT rebinding
+    peers += [before, after]
+    session = engine.open_session(MediaParams(remote=before.address))
+    before.send(RtpPacket(0, 1, 160, 99, bytes(160)), session.local_address)
+    await run_ticks(engine, clock, 2)
+    after.send(RtpPacket(0, 2, 320, 99, bytes(160)), session.local_address)
+    await run_ticks(engine, clock, 2)
+    assert session.latched_address == before.address  # too soon: a stray packet
+    await run_ticks(engine, clock, 100)
+    after.send(RtpPacket(0, 200, 32000, 99, bytes(160)), session.local_address)
+    await run_ticks(engine, clock, 2)
+    assert session.latched_address == after.address
+    assert session.stats.relatched == 1
+    after.collect()
+    assert len(after.packets) >= 1
+
+
 async def test_a_lost_packet_becomes_silence_of_its_length_without_shifting_later_audio(
     engine: MediaEngine, clock: TestClock, peers: list[PlainPeer]
 ) -> None:
