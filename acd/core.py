@@ -120,7 +120,7 @@ class Lane:
 class Agent:
     __slots__ = ("agent_id", "call", "calls_answered", "cfg", "idle_since", "in_pools", "lanes",
                  "misses", "number", "pending", "pending_reason", "queues", "ready_seq",
-                 "reason", "state", "talk_started", "unsubmitted", "wrap_call", "wrap_gen",
+                 "reason", "since", "state", "talk_started", "unsubmitted", "wrap_call", "wrap_gen",
                  "wrap_started")
 
     def __init__(self, cfg: AgentConfig) -> None:
@@ -144,6 +144,7 @@ class Agent:
         self.wrap_call: Call | None = None
         self.unsubmitted: str | None = None  # call whose wrap-up ended without a submission
         self.talk_started = 0.0
+        self.since = 0.0
 
 
 class Call:
@@ -310,6 +311,7 @@ class AcdCore:
         if new is old and reason == agent.reason:
             return
         agent.state = new
+        agent.since = now
         agent.reason = reason if new is AgentState.NOT_READY else None
         if (old in STAFFED_STATES) is not (new in STAFFED_STATES):
             step = 1 if new in STAFFED_STATES else -1

@@ -72,6 +72,9 @@ class AgentStatus:
     reason: str | None
     call_id: str | None
     pending: AgentEvent | None  # a pause or logout waiting for the end of the call
+    since: float = 0.0  # engine time of the last state change (the supervisor's "for 5 min")
+    calls_answered: int = 0
+    misses: int = 0  # consecutive missed offers so far (auto-pause at the queue's limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,8 +423,10 @@ class AcdEngine(CallControl):
 
     def agent_status(self, agent_id: str) -> AgentStatus:
         a = self._agent(agent_id)
+        call = a.call if a.call is not None else a.wrap_call  # offered, talking or wrapping up
         return AgentStatus(a.agent_id, a.state, a.reason,
-                           a.call.call_id if a.call is not None else None, a.pending)
+                           call.call_id if call is not None else None, a.pending,
+                           a.since, a.calls_answered, a.misses)
 
     def call_state(self, call_id: str) -> CallState:
         return self._call(call_id).state

@@ -400,3 +400,17 @@ def test_callers_who_give_up_in_a_queue_nobody_serves_do_not_pile_up() -> None:
     # a white-box look: the lane's heap holds the live caller plus bounded stale entries
     lanes = h.engine._queues["night"].lanes.values()
     assert sum(len(lane.waiting) for lane in lanes) < 200
+
+
+def test_agent_status_tells_the_supervisor_state_since_call_and_misses(general: Harness) -> None:
+    h = general
+    h.login_ready("a1")
+    h.do("call_arrived", "c1", "general", 3.0)
+    h.tick(18.0)  # one miss, rung again at once
+    h.do("offer_answered", "c1", "a1", 20.0)
+    s = h.engine.agent_status("a1")
+    assert (s.state, s.since, s.call_id, s.calls_answered, s.misses) == (
+        AgentState.TALKING, 20.0, "c1", 1, 0)
+    h.do("agent_hangup", "c1", 30.0)
+    s = h.engine.agent_status("a1")
+    assert (s.state, s.since, s.call_id) == (AgentState.WRAPUP, 30.0, "c1")
