@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.accounts.errors import PermissionDenied
@@ -24,10 +24,11 @@ from hotline.accounts.models import AuditRecord
 from hotline.accounts.permissions import Permission, Principal, Scope, scope_of
 
 GENESIS_HASH = "0" * 64
-# Another process may append between our read of the head and our insert; then the unique
-# prev_hash refuses ours and we retry on the new head. More than a few losses in a row means
-# something else is wrong.
+# Appenders are serialised in the database (see _lock_chain); the unique seq and prev_hash
+# are the backstop, and a writer that still loses a race retries on the new head.
 APPEND_RETRIES = 5
+# Any fixed 64-bit number: the PostgreSQL advisory lock that orders audit appends.
+POSTGRES_AUDIT_LOCK_KEY = 0x48_4F_54_4C_41_55_44  # "HOTLAUD"
 VERIFY_BATCH = 500
 SYSTEM_ROLE = "system"
 
@@ -175,7 +176,7 @@ class AuditLog:
             for attempt in range(APPEND_RETRIES):
                 try:
                     return await self._append_once(actor, action, target, outcome, reason, merged)
-                except IntegrityError:
+                except (IntegrityError, OperationalError):
                     if attempt == APPEND_RETRIES - 1:
                         raise
         raise AssertionError("unreachable")  # pragma: no cover
@@ -190,6 +191,7 @@ class AuditLog:
         details: Mapping[str, Any],
     ) -> AuditEntry:
         async with self._sessions() as session, session.begin():
+            await _lock_chain(session)
             head = (
                 await session.execute(select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(1))
             ).scalar_one_or_none()
@@ -281,6 +283,21 @@ class AuditLog:
             return
         await self.append(Actor.of(principal), action, "audit_log", Outcome.DENIED)
         raise PermissionDenied(f"{principal.role.value} may not {permission.value}")
+
+
+async def _lock_chain(session: AsyncSession) -> None:
+    """Hold the chain's write lock until commit, so reading the head and appending is atomic
+    across processes: two appenders never both build on the same head."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_AUDIT_LOCK_KEY}
+        )
+    elif dialect == "sqlite":
+        # A write statement as the transaction's first statement takes SQLite's write lock
+        # (waiting up to busy_timeout) before our snapshot is read; it matches no row, so
+        # the append-only trigger does not fire.
+        await session.execute(text("UPDATE audit_log SET seq = seq WHERE 1 = 0"))
 
 
 def _check_row(row: AuditRecord, expected_seq: int, prev_hash: str) -> str | None:
