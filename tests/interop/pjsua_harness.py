@@ -37,9 +37,9 @@ PJSUA_CALL_UNHOLD = 1
 
 
 async def wait_until(predicate: Callable[[], Any], what: str,
-                     timeout: float = STEP_TIMEOUT) -> Any:
+                     limit: float = STEP_TIMEOUT) -> Any:
     """Poll `predicate` until it returns something truthy; fail naming `what`."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + limit
     while True:
         value = predicate()
         if value:
@@ -73,7 +73,7 @@ class PjCall(pj.Call):  # type: ignore[misc]
 
     # --- callbacks (pjsua2 worker thread) -----------------------------------------------
 
-    def onCallState(self, prm: Any) -> None:  # noqa: N802 (pjsua2's name)
+    def onCallState(self, prm: Any) -> None:
         info = self.info
         with self._lock:
             self.states.append(_state_name(info.state))
@@ -81,7 +81,7 @@ class PjCall(pj.Call):  # type: ignore[misc]
             if info.state == pj.InvState.DISCONNECTED:
                 self.disconnected = True
 
-    def onCallTsxState(self, prm: Any) -> None:  # noqa: N802
+    def onCallTsxState(self, prm: Any) -> None:
         event = prm.e
         if event.type != pj.EventId.TSX_STATE:
             return
@@ -93,14 +93,14 @@ class PjCall(pj.Call):  # type: ignore[misc]
             if state.type == pj.EventId.RX_MSG:
                 self.received.append(str(state.src.rdata.wholeMsg).split("\r\n", 1)[0])
 
-    def onCallMediaState(self, prm: Any) -> None:  # noqa: N802
+    def onCallMediaState(self, prm: Any) -> None:
         info = self.info
         with self._lock:
             for media in info.media:
                 if media.type == pj.MediaType.AUDIO:
                     self.media_states.append(_state_name(media.status))
 
-    def onDtmfDigit(self, prm: Any) -> None:  # noqa: N802
+    def onDtmfDigit(self, prm: Any) -> None:
         with self._lock:
             self.digits.append(prm.digit)
 
@@ -111,13 +111,13 @@ class PjCall(pj.Call):  # type: ignore[misc]
         with self._lock:
             return self.status_codes[-1] if self.status_codes else None
 
-    async def wait_state(self, name: str, timeout: float = STEP_TIMEOUT) -> None:
-        await wait_until(lambda: name in self.states, f"pjsua2 call state {name}", timeout)
+    async def wait_state(self, name: str, limit: float = STEP_TIMEOUT) -> None:
+        await wait_until(lambda: name in self.states, f"pjsua2 call state {name}", limit)
 
-    async def wait_media(self, name: str, timeout: float = STEP_TIMEOUT) -> None:
+    async def wait_media(self, name: str, limit: float = STEP_TIMEOUT) -> None:
         """Wait for the audio stream to reach `name` (ACTIVE, LOCAL_HOLD, REMOTE_HOLD...)."""
         await wait_until(lambda: self.media_states and self.media_states[-1] == name,
-                         f"pjsua2 media state {name} (seen {self.media_states})", timeout)
+                         f"pjsua2 media state {name} (seen {self.media_states})", limit)
 
     def answer_with(self, status: int = 200) -> None:
         prm = pj.CallOpParam(True)
@@ -157,11 +157,11 @@ class PjAccount(pj.Account):  # type: ignore[misc]
         self.incoming: list[PjCall] = []
         self.auto_answer: int | None = None  # answer incoming calls with this status
 
-    def onRegState(self, prm: Any) -> None:  # noqa: N802
+    def onRegState(self, prm: Any) -> None:
         with self._lock:
             self.reg_codes.append(int(prm.code))
 
-    def onIncomingCall(self, prm: Any) -> None:  # noqa: N802
+    def onIncomingCall(self, prm: Any) -> None:
         call = PjCall(self, prm.callId)
         with self._lock:
             self.incoming.append(call)
@@ -175,8 +175,8 @@ class PjAccount(pj.Account):  # type: ignore[misc]
         call.makeCall(uri, pj.CallOpParam(True))
         return call
 
-    async def wait_incoming(self, timeout: float = STEP_TIMEOUT) -> PjCall:
-        await wait_until(lambda: self.incoming, "an incoming call at pjsua2", timeout)
+    async def wait_incoming(self, limit: float = STEP_TIMEOUT) -> PjCall:
+        await wait_until(lambda: self.incoming, "an incoming call at pjsua2", limit)
         with self._lock:
             return self.incoming.pop(0)
 

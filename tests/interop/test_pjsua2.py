@@ -23,9 +23,9 @@ from telephony.sip.call_events import (
     HoldChanged,
     Side,
 )
+from telephony.sip.ua import InboundCall
 from telephony.sip.uri import SipUri
 from telephony.sip.useragent import UserAgent
-from telephony.sip.ua import InboundCall
 
 pytestmark = pytest.mark.interop
 STEP = 10.0
