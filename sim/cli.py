@@ -99,7 +99,7 @@ STAFF_COLUMNS = (
     ("agents", "agents", "{:d}"),
     ("p_wait", "P(wait)", "{:.2%}"),
     ("service_level", "SL", "{:.2%}"),
-    ("service_level_abandons", "SL offered", "{:.2%}"),
+    ("service_level_abandons", "SL incl. abandons", "{:.2%}"),
     ("asa", "ASA s", "{:.1f}"),
     ("p_abandon", "abandon", "{:.2%}"),
     ("occupancy", "occupancy", "{:.1%}"),
@@ -404,7 +404,7 @@ def _summary_table(experiment: Any, out: TextIO) -> None:
     print(
         f"{experiment.calls} calls, {experiment.method} "
         f"({len(experiment.runs)} run(s)), {experiment.confidence:.0%} CI, "
-        f"{experiment.wall_seconds:.1f} s of CPU; ± is the CI half-width",
+        f"{experiment.wall_seconds:.1f} s; ± is the CI half-width",
         file=out,
     )
     table = Table()

@@ -112,6 +112,7 @@ class Simulation:
         self._callers: dict[str, _Caller] = {}
         self._ringing: dict[str, Timer] = {}  # agent_id -> pending answer
         self._answer_now: deque[tuple[str, str]] = deque()  # rings answered without delay
+        self._callback_now: deque[str] = deque()  # callers taking the callback offer
         self._wrap_of: dict[str, str] = {}  # agent_id -> call in wrap-up
         self._armed = math.inf  # earliest engine deadline we have a clock timer for
         self._intervals: dict[int, IntervalCounters] = {}
@@ -211,6 +212,10 @@ class Simulation:
             if self._sink is not None:
                 for event in engine.drain_events():
                     self._sink(event)
+            if self._callback_now:
+                call_id = self._callback_now.popleft()
+                actions = engine.callback_requested(call_id, now, SIM_CALLER_NUMBER)
+                continue
             if answer_now:
                 call_id, agent_id = answer_now.popleft()
                 try:
@@ -424,13 +429,8 @@ class Simulation:
             caller.patience = None
         if caller.counters is not None:
             caller.counters.callbacks_requested += 1
-        call_id = action.call_id
-        self._clock.schedule(
-            self._clock.now,
-            lambda: self._perform(
-                self._engine.callback_requested(call_id, self._clock.now, SIM_CALLER_NUMBER)
-            ),
-        )
+        # Pressed at once, before anything else can happen to the call (see _perform).
+        self._callback_now.append(action.call_id)
 
     def _on_dial_callback(self, action: DialCallback) -> None:
         call_id, agent_id = action.call_id, action.agent_id

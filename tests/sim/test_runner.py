@@ -17,9 +17,12 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from acd.config import QueueConfig, Strategy
 from sim.experiment import replicate
-from sim.model import ConstantRate, Exponential, SimModel, fixed_staff
+from sim.model import ConstantRate, Exponential, Fixed, SimModel, fixed_staff
 from sim.runner import Simulation
 from sim.staffing import QueueFigures, Traffic, figures
 from sim.stats import Estimate
@@ -113,3 +116,75 @@ def test_every_caller_is_answered_or_abandons_and_is_counted_once() -> None:
     assert sum(run.histogram.abandoned) == total.abandoned + total.short_abandoned
     assert sum(f.offered for f in run.intervals) == total.offered
     assert not math.isnan(total.service_level)
+
+
+# --- every combination of ACD features keeps the books balanced ---------------------------
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    strategy=st.sampled_from(list(Strategy)),
+    agents=st.integers(1, 6),
+    ring_delay=st.one_of(st.none(), st.floats(0.0, 20.0)),
+    ring_timeout=st.floats(1.0, 30.0),
+    wrapup=st.sampled_from([0.0, 5.0, 30.0]),
+    wrapup_time=st.one_of(st.none(), st.floats(0.0, 40.0)),
+    patience=st.one_of(st.none(), st.floats(1.0, 300.0)),
+    max_wait=st.one_of(st.none(), st.floats(5.0, 200.0)),
+    callback_after=st.one_of(st.none(), st.floats(1.0, 60.0)),
+    callback_accept=st.floats(0.0, 1.0),
+    misses=st.integers(1, 3),
+    seed=st.integers(0, 10_000),
+)
+def test_any_queue_setup_accounts_for_every_caller(
+    strategy: Strategy,
+    agents: int,
+    ring_delay: float | None,
+    ring_timeout: float,
+    wrapup: float,
+    wrapup_time: float | None,
+    patience: float | None,
+    max_wait: float | None,
+    callback_after: float | None,
+    callback_accept: float,
+    misses: int,
+    seed: int,
+) -> None:
+    """Each caller ends exactly one way (answered, abandoned, overflowed or a callback that did
+    not reach them) and the run ends by itself, whatever the ACD features in play."""
+    queue = QueueConfig(
+        name="q",
+        strategy=strategy,
+        ring_timeout=ring_timeout,
+        wrapup_seconds=wrapup,
+        max_wait=max_wait,
+        overflow_target="voicemail" if max_wait is not None else None,
+        callback_after=callback_after,
+        max_consecutive_misses=misses,
+    )
+    model = SimModel(
+        arrivals=ConstantRate(agents / 60.0, end=1800.0),
+        talk_time=Exponential(50.0),
+        staff=fixed_staff(agents),
+        patience=None if patience is None else Exponential(patience),
+        ring_delay=None if ring_delay is None else Exponential(ring_delay + 0.01),
+        wrapup_time=None if wrapup_time is None else Fixed(wrapup_time),
+        queue=queue,
+        callback_accept=callback_accept,
+        callback_reach=0.5,
+        interval=300.0,
+    )
+    run = Simulation(model, seed=seed).run()
+    c = run.total_counters
+    assert run.unfinished == 0
+    failed_callbacks = c.callbacks_requested - c.callbacks_answered
+    ended = (
+        c.answered
+        + c.callbacks_answered
+        + c.abandoned
+        + c.short_abandoned
+        + c.overflowed
+        + failed_callbacks
+    )
+    assert ended == c.offered == run.calls
+    assert 0.0 <= c.busy_seconds <= c.on_duty_seconds + 1e-6
