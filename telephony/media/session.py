@@ -444,6 +444,7 @@ class RtpSession:
                 pcm = codec_for(law).decode(codes)
                 self._deliver(self._framer.push(timestamp, pcm, False))
                 return
+        self._now = now
         if len(data) >= 2 and (data[1] & 0x7F) in RTCP_MUX_PAYLOAD_TYPES:
             return  # RTCP sent over the RTP port; we do not implement RTCP yet
         try:

@@ -6,6 +6,8 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from telephony.media.audio import aligned_snr_db, level_dbfs, tone
 from telephony.media.dtmf import DtmfDigit, DtmfKey, DtmfSource
@@ -338,3 +340,25 @@ async def test_a_dynamic_payload_type_bound_to_pcmu_is_sent_and_understood(
     assert {p.payload_type for p in phone.collect()} == {97}
     assert len(frames) == 1
     assert frames[0].pcm.any()
+
+
+async def test_any_datagram_is_handled_without_an_exception(engine: MediaEngine) -> None:
+    session = engine.open_session(MediaParams(remote=None))
+    frames: list[AudioFrame] = []
+    session.subscribe_audio(frames.append)
+    rtp_like = st.builds(
+        lambda first, second, rest: bytes([first, second]) + rest,
+        st.integers(0x80, 0xBF),  # version 2 with any padding/extension/CSRC bits
+        st.sampled_from([0, 8, 13, 101, 0x80, 0x88, 0xE5, 72]),
+        st.binary(max_size=300),
+    )
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.one_of(st.binary(max_size=300), rtp_like), st.floats(0, 100))
+    def feed(data: bytes, now: float) -> None:
+        session.receive_datagram(data, ("127.0.0.1", 9), now)
+        session.receive_due(now, int(now / 0.02))
+
+    feed()
+    assert not session.closed
+    assert all(f.pcm.size == FRAME for f in frames)
