@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal as signals
@@ -12,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import soundfile
 from recording_signals import RATE, signal
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from recordings.catalog import CallInfo, RecordingCatalog
 from recordings.metadata import MarkerKind, RecordingState, recording_path
 from recordings.wavfile import WAV_HEADER_BYTES, wav_header
 from recordings.writer import recover
@@ -22,13 +25,14 @@ STARTED_AT = 1_780_000_000.0
 KILL_AFTER_SAMPLES = int(2.5 * RATE)
 
 
-def test_kill_9_mid_call_then_recover_keeps_all_but_the_last_second(tmp_path: Path) -> None:
+def _record_then_kill(root: Path) -> int:
+    """Run the child until it has sent KILL_AFTER_SAMPLES, SIGKILL it; return what it sent."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(HERE.parents[1])])}
     child = subprocess.Popen(
         [
             sys.executable,
             str(HERE / "recording_child.py"),
-            str(tmp_path),
+            str(root),
             "crash-1",
             str(STARTED_AT),
         ],
@@ -48,15 +52,35 @@ def test_kill_9_mid_call_then_recover_keeps_all_but_the_last_second(tmp_path: Pa
         child.kill()
         child.wait(timeout=10)
     assert child.returncode == -signals.SIGKILL
+    return sent
+
+
+async def test_kill_9_mid_call_then_recover_keeps_all_but_the_last_second(
+    tmp_path: Path, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    path = recording_path(tmp_path, "crash-1", STARTED_AT)
+    catalog = RecordingCatalog(sessions)
+    await catalog.register(
+        CallInfo("crash-1", "billing", "1042", "billing"),
+        path=path,
+        started_at=STARTED_AT,
+        sample_rate=RATE,
+    )
+    sent = await asyncio.to_thread(_record_then_kill, tmp_path)
     assert sent >= KILL_AFTER_SAMPLES
 
-    path = recording_path(tmp_path, "crash-1", STARTED_AT)
-    recovered = recover(tmp_path)
+    # Restart: repair the files, then mark them in the database.
+    recovered = await asyncio.to_thread(recover, tmp_path)
     assert [item.call_id for item in recovered] == ["crash-1"]
     summary = recovered[0]
     assert summary.state is RecordingState.RECOVERED
+    assert await catalog.apply_recovery(recovered) == 1
+    row = await catalog.get("crash-1")
+    assert row.state == "recovered"
+    assert row.samples == summary.samples
+    assert [marker["kind"] for marker in row.markers] == ["pause", "resume"]
 
-    audio, rate = soundfile.read(path, dtype="int16")  # it plays
+    audio, rate = await asyncio.to_thread(soundfile.read, path, dtype="int16")  # it plays
     assert rate == RATE
     assert sent - RATE <= len(audio) <= sent + RATE
     # What is there is what was sent: caller left, agent right, paused span silent.
@@ -71,14 +95,14 @@ def test_kill_9_mid_call_then_recover_keeps_all_but_the_last_second(tmp_path: Pa
     np.testing.assert_array_equal(audio[after, 0], caller[after.start - lag : after.stop - lag])
     np.testing.assert_array_equal(audio[after, 1], agent[after.start - lag : after.stop - lag])
 
-    sidecar = json.loads(path.with_suffix(".json").read_text())
+    sidecar = json.loads(await asyncio.to_thread(path.with_suffix(".json").read_text))
     assert sidecar["state"] == "recovered"
     assert sidecar["samples"] == len(audio)
     assert [m["kind"] for m in sidecar["markers"]] == [
         MarkerKind.PAUSE.value,
         MarkerKind.RESUME.value,
     ]
-    assert recover(tmp_path) == []  # a second start-up finds nothing left to repair
+    assert await asyncio.to_thread(recover, tmp_path) == []  # nothing left to repair
 
 
 def test_recover_cuts_a_half_written_sample_frame(tmp_path: Path) -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from recording_signals import FRAME, RATE, frames, signal
 
 from recordings.metadata import MarkerKind, RecordingState, recording_path
@@ -169,3 +172,33 @@ def test_timeline_unwraps_and_resyncs_on_new_ssrc() -> None:
     assert timeline.position(999_999, 2, 2000) == 2000  # a new source is anchored afresh
     with pytest.raises(ValueError):
         timeline.position(1 << 32, 2, 2000)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    loss=st.lists(st.booleans(), min_size=60, max_size=60),
+    jitter=st.lists(st.floats(0.0, 0.18), min_size=60, max_size=60),
+    ts0=st.integers(0, (1 << 32) - 1),
+)
+def test_any_loss_and_reordering_within_the_holdback_lands_sample_exact(
+    loss: list[bool], jitter: list[float], ts0: int
+) -> None:
+    pieces = frames(signal(9, 1.2))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "prop.wav"
+        writer = StereoWavWriter(path, call_id="prop", started_at=STARTED_AT, now=0.0)
+        arrivals = [
+            (0.0 if i == 0 else i * 0.02 + jitter[i], i)
+            for i in range(len(pieces))
+            if i == 0 or not loss[i]
+        ]
+        for at, i in sorted(arrivals):
+            writer.add_rtp(Channel.AGENT, (ts0 + i * FRAME) % (1 << 32), 5, pieces[i], at)
+        summary = writer.close(1.5)
+        recorded, _ = soundfile.read(summary.path, dtype="int16")
+    expected = np.zeros(len(recorded), dtype=np.int16)
+    for _, i in arrivals:
+        expected[i * FRAME : (i + 1) * FRAME] = pieces[i]
+    np.testing.assert_array_equal(recorded[:, 1], expected)
+    assert not recorded[:, 0].any()
+    assert summary.late_samples == 0
