@@ -6,6 +6,7 @@ in the same commit that adds its migration.
 
 from __future__ import annotations
 
+from agent_desktop import models as desktop_models
 from hotline.accounts import models as account_models
 from hotline.db import models as call_models
 from hotline.db.base import Base
@@ -13,4 +14,11 @@ from recordings import models as recording_models
 
 metadata = Base.metadata
 
-__all__ = ["Base", "account_models", "call_models", "metadata", "recording_models"]
+__all__ = [
+    "Base",
+    "account_models",
+    "call_models",
+    "desktop_models",
+    "metadata",
+    "recording_models",
+]
