@@ -237,7 +237,12 @@ class MediaEngine:
                 logger.exception("media session %s failed; closing it", session.local_address)
                 session.close()
         if audio:
-            self._send_audio(audio, due)
+            try:
+                self._send_audio(audio, due)
+            except Exception:
+                # A bug here would otherwise end the pacing task and silence every call;
+                # this tick's packets are lost, the next tick tries again.
+                logger.exception("media engine failed to send slot %d tick %d", due.slot, due.tick)
 
     def _read_ready(self, due: DueTick, now: float) -> None:
         """Read one datagram from each readable socket per round until none is readable.
