@@ -64,8 +64,9 @@ def level_dbfs(pcm: PcmArray) -> float:
     """RMS level relative to full scale (a full-scale square wave is 0 dBFS, a sine -3 dBFS)."""
     if pcm.size == 0:
         return SILENCE_DBFS
-    x = pcm.astype(np.float64)
-    rms = math.sqrt(float(np.mean(x * x)))
+    x = pcm.astype(np.float64).ravel()
+    # np.dot is several times cheaper than np.mean(x * x) on a 160-sample frame.
+    rms = math.sqrt(float(np.dot(x, x)) / x.size)
     if rms == 0.0:
         return SILENCE_DBFS
     return max(SILENCE_DBFS, 20.0 * math.log10(rms / FULL_SCALE))
