@@ -174,6 +174,9 @@ class StereoWavWriter:
         self._on_marker = on_marker
         self._closed = False
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() or sidecar_path(path).exists():
+            # Never overwrite a recording: it may be the only copy of a call (SPEC-R1).
+            raise FileExistsError(f"{path}: a recording of this call already exists")
         self._metadata = RecordingMetadata(
             call_id=call_id,
             state=RecordingState.RECORDING,
@@ -184,7 +187,7 @@ class StereoWavWriter:
         )
         # Sidecar first: a crash between the two leaves a sidecar whose WAV recover() skips.
         write_sidecar(sidecar_path(path), self._metadata)
-        self._file: BinaryIO = path.open("wb")
+        self._file: BinaryIO = path.open("xb")
         self._file.write(wav_header(self._rate, CHANNELS, 0))
         self._file.flush()
 

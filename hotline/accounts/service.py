@@ -96,6 +96,9 @@ class AccountService:
         self._clock = clock
         self._policy = policy or AccountPolicy()
         self._hasher = self._policy.password.argon2.hasher()
+        # Verified against when the user is unknown, so that a wrong name costs the same
+        # argon2 time as a wrong password and response times do not reveal valid names.
+        self._decoy_hash = hash_password(self._hasher, secrets.token_urlsafe(TOKEN_BYTES))
         self._credentials = credentials
         # Serialises "is there a live session? then create one" within this process.
         self._login_lock = asyncio.Lock()
@@ -180,6 +183,32 @@ class AccountService:
             account.locked_until = None
         await self._audit.append(Actor.of(by), AuditAction.ACCOUNT_UNLOCKED, username)
 
+    async def end_sessions(self, by: Principal, username: str) -> int:
+        """End every live session of ``username`` (a crashed desk blocking the next login)."""
+        if scope_of(by.role, Permission.ACCOUNT_MANAGE) is not Scope.ALL:
+            await self._audit.append(Actor.of(by), AuditAction.LOGOUT, username, Outcome.DENIED)
+            raise PermissionDenied(f"{by.role.value} may not end other people's sessions")
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            account = await self._find(session, username)
+            rows = (
+                (
+                    await session.execute(
+                        select(LoginSession).where(
+                            LoginSession.account_id == account.id, LoginSession.ended_at.is_(None)
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for row in rows:
+                row.ended_at = now
+        await self._audit.append(
+            Actor.of(by), AuditAction.LOGOUT, username, details={"ended_sessions": len(rows)}
+        )
+        return len(rows)
+
     # --- login and sessions -----------------------------------------------------------------
 
     async def login(self, username: str, password: str, *, ip: str | None = None) -> SessionInfo:
@@ -204,6 +233,7 @@ class AccountService:
                 )
             ).scalar_one_or_none()
             if account is None or account.disabled:
+                verify_password(self._hasher, self._decoy_hash, password)
                 failure = AuthenticationFailed("unknown user or wrong password")
             elif account.locked_until is not None and now < account.locked_until:
                 failure = AccountLocked(

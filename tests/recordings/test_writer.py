@@ -202,3 +202,12 @@ def test_any_loss_and_reordering_within_the_holdback_lands_sample_exact(
     np.testing.assert_array_equal(recorded[:, 1], expected)
     assert not recorded[:, 0].any()
     assert summary.late_samples == 0
+
+
+def test_an_existing_recording_is_never_overwritten(tmp_path: Path) -> None:
+    path = recording_path(tmp_path, "dup", STARTED_AT)
+    StereoWavWriter(path, call_id="dup", started_at=STARTED_AT, now=0.0).close(1.0)
+    before = path.read_bytes()
+    with pytest.raises(FileExistsError):
+        StereoWavWriter(path, call_id="dup", started_at=STARTED_AT, now=0.0)
+    assert path.read_bytes() == before

@@ -231,3 +231,32 @@ async def test_only_admins_create_accounts(accounts: AccountService) -> None:
     await _agent(accounts)
     with pytest.raises(Conflict):
         await _agent(accounts)
+
+
+async def test_an_admin_can_end_a_stuck_session_so_the_agent_logs_in_again(
+    accounts: AccountService,
+) -> None:
+    await _agent(accounts)
+    admin_id = await accounts.create_account(
+        None, username="root", role=Role.ADMIN, initial_password="Admin-Initial-77"
+    )
+    admin = Principal(admin_id, "root", Role.ADMIN)
+    stuck = await accounts.login("1042", INITIAL)
+    with pytest.raises(ConcurrentSession):
+        await accounts.login("1042", INITIAL)
+    with pytest.raises(PermissionDenied):
+        await accounts.end_sessions(Principal(7, "lead", Role.TEAM_LEAD), "agent1042")
+    assert await accounts.end_sessions(admin, "agent1042") == 1
+    assert stuck.token is not None
+    with pytest.raises(SessionInvalid):
+        await accounts.authenticate(stuck.token)
+    assert (await accounts.login("1042", INITIAL)).token is not None
+
+
+async def test_unknown_user_and_wrong_password_look_the_same(accounts: AccountService) -> None:
+    await _agent(accounts)
+    with pytest.raises(AuthenticationFailed) as unknown:
+        await accounts.login("nobody", INITIAL)
+    with pytest.raises(AuthenticationFailed) as wrong:
+        await accounts.login("1042", "wrong-password-x")
+    assert str(unknown.value) == str(wrong.value)
