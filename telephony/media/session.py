@@ -93,7 +93,8 @@ DTMF_GAP_TICKS: Final = 2
 # A bridged leg's audio waits at most 5 frames (100 ms) before the oldest is dropped, which
 # bounds the delay the bridge adds when the two legs' clocks drift apart.
 LIVE_FEED_MAX_FRAMES: Final = 5
-# Comfort noise: a quiet room is around -70 dBFS in telephony (RFC 3389 §3 levels in -dBov).
+# Comfort noise level: far below speech (about -20 dBFS) yet enough that a caller hears the
+# line is alive; RFC 3389 §3 expresses comfort-noise levels on this same -dBov scale.
 COMFORT_NOISE_DBFS: Final = -70.0
 
 # A NAT that rebinds mid-call moves the peer's stream to a new source port. Once the latched

@@ -362,3 +362,27 @@ async def test_any_datagram_is_handled_without_an_exception(engine: MediaEngine)
     feed()
     assert not session.closed
     assert all(f.pcm.size == FRAME for f in frames)
+
+
+async def test_sent_audio_listeners_see_what_goes_out_on_the_shared_timeline(
+    engine: MediaEngine, clock: TestClock, peers: list[PlainPeer]
+) -> None:
+    phone = PlainPeer()
+    peers.append(phone)
+    session = engine.open_session(MediaParams(remote=phone.address))
+    sent: list[AudioFrame] = []
+    received: list[AudioFrame] = []
+    session.subscribe_sent_audio(sent.append)
+    session.subscribe_audio(received.append)
+    prompt = tone(600, 0.1, level=-15)
+    session.play(prompt)
+    for i in range(5):
+        phone.send(RtpPacket(0, i, i * FRAME, 3, bytes(FRAME)), session.local_address)
+        await run_ticks(engine, clock, 1)
+    np.testing.assert_array_equal(np.concatenate([f.pcm for f in sent]), prompt)
+    phone.collect()
+    np.testing.assert_array_equal(phone.audio(), PCMU.decode(PCMU.encode(prompt)))
+    positions = [f.position for f in sent]
+    assert positions == [positions[0] + i * FRAME for i in range(5)]
+    # What we sent and what we heard in the same tick sit at the same place on the timeline.
+    assert abs(received[0].position - positions[0]) <= FRAME
