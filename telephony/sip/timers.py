@@ -17,6 +17,8 @@ TIMER_D_UNRELIABLE: Final = 32.0  # RFC 3261 §17.1.1.2: "at least 32 seconds" f
 class Timer(Enum):
     """Timer names of RFC 3261 Table 4 (A-K) and RFC 6026 §8.4 (L, M)."""
 
+    __hash__ = object.__hash__  # identity hash: Enum's is Python-level and hot here
+
     A = "A"  # INVITE request retransmit, T1 doubling (UDP only)
     B = "B"  # INVITE transaction timeout, 64*T1
     D = "D"  # wait for response retransmits, 32 s UDP / 0 reliable

@@ -19,7 +19,7 @@ Rules of this file:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import Enum, auto
 
 from telephony.sip.address import DEFAULT_PORTS, Peer
@@ -106,6 +106,8 @@ class InviteCancelled:
 
 
 class FailureReason(Enum):
+    __hash__ = object.__hash__  # identity hash: Enum's is Python-level and hot here
+
     TIMEOUT = auto()  # Timer B or F (client): no final response
     NO_ACK = auto()  # Timer H (INVITE server): our non-2xx final was never ACKed
     TRANSPORT_ERROR = auto()  # §17.1.4 / §17.2.4
@@ -147,6 +149,8 @@ Output = Send | Event
 
 
 class TxKind(Enum):
+    __hash__ = object.__hash__  # identity hash: Enum's is Python-level and hot here
+
     INVITE_CLIENT = auto()
     NON_INVITE_CLIENT = auto()
     INVITE_SERVER = auto()
@@ -154,6 +158,8 @@ class TxKind(Enum):
 
 
 class TxState(Enum):
+    __hash__ = object.__hash__  # identity hash: Enum's is Python-level and hot here
+
     CALLING = auto()
     TRYING = auto()
     PROCEEDING = auto()
@@ -164,6 +170,8 @@ class TxState(Enum):
 
 
 class _In(Enum):
+    __hash__ = object.__hash__  # identity hash: Enum's is Python-level and hot here
+
     REQUEST = auto()  # server: a retransmission of the request
     ACK = auto()  # INVITE server: ACK with the transaction's branch (non-2xx ACK)
     TU_1XX = auto()
@@ -177,6 +185,8 @@ class _In(Enum):
 
 
 class _Do(Enum):
+    __hash__ = object.__hash__  # identity hash: Enum's is Python-level and hot here
+
     SEND = auto()  # send the TU's response and remember it
     RESEND = auto()  # resend the last response sent
     REPORT = auto()  # give the message to the TU
@@ -296,7 +306,8 @@ def stamp_received(request: SipRequest, source: Peer) -> SipRequest:
         first_line = ", ".join([str(new), *split_comma_list(first_raw)[1:]])
     else:
         first_line = str(new)
-    result = replace(request, headers=request.headers.with_first_replaced("Via", first_line))
+    headers = request.headers.with_first_replaced("Via", first_line)
+    result = SipRequest(request.method, request.uri, headers, request.body)
     cache = result.__dict__
     for name in _CACHED:
         if name in request.__dict__:

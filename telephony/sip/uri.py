@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 from typing import Final
@@ -39,6 +40,9 @@ _URI_NO_USER_RE: Final = re.compile(r"(?P<scheme>[sS][iI][pP][sS]?):" + _HOSTPAR
 # RFC 3261 §25.1 token: 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
 _TOKEN_RE: Final = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 _IPV4_RE: Final = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
+# IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT, each 0-255 (RFC 3986 §3.2.2)
+_OCTET: Final = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[0-9]{1,2})"
+_IPV4_VALID_RE: Final = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 _SUPPORTED_SCHEMES: Final = frozenset({"sip", "sips"})
 
 
@@ -69,7 +73,7 @@ def _find_param(params: Params, name: str) -> str | None:
 
 
 def _check_ipv4(host: str, text: str) -> None:
-    if _IPV4_RE.fullmatch(host) and max(map(int, host.split("."))) > 255:
+    if _IPV4_RE.fullmatch(host) and not _IPV4_VALID_RE.fullmatch(host):
         raise RemoteSipError(f"bad IPv4 address in URI {text[:200]!r}")
 
 
@@ -87,7 +91,14 @@ class SipUri:
 
     @classmethod
     def parse(cls, text: str) -> SipUri:
-        """Parse a SIP-URI; RemoteSipError(416) for other schemes, 400 for malformed ones."""
+        """Parse a SIP-URI; RemoteSipError(416) for other schemes, 400 for malformed ones.
+
+        Results are memoised (values are immutable and the same URIs recur in every call).
+        """
+        return _parse_uri(text)
+
+    @classmethod
+    def _parse(cls, text: str) -> SipUri:
         if len(text) > MAX_URI_LENGTH:
             raise RemoteSipError("URI too long", 414)
         m = (_URI_WITH_USER_RE if "@" in text else _URI_NO_USER_RE).fullmatch(text)
@@ -239,7 +250,12 @@ class NameAddr:
 
     @classmethod
     def parse(cls, text: str) -> NameAddr:
-        text = text.strip()
+        """Parse ``[display] <uri>;params`` or ``uri;params`` (RFC 3261 §20.10); memoised."""
+        return _parse_name_addr(text)
+
+    @classmethod
+    def _parse(cls, text: str) -> NameAddr:
+        text = text.strip(" \t")
         if not text:
             raise RemoteSipError("empty name-addr")
         display: str | None = None
@@ -270,7 +286,7 @@ class NameAddr:
                 raise RemoteSipError(f"bad addr-spec {addr[:200]!r}")
             uri = SipUri.parse(addr)
             params = parse_params(text[semi:]) if semi >= 0 else ()
-        return cls(uri=uri, display=display, params=params)
+        return cls(uri, display, params)
 
     def __str__(self) -> str:
         head = f"{_quote(self.display)} <{self.uri}>" if self.display else f"<{self.uri}>"
@@ -291,3 +307,9 @@ class NameAddr:
         lname = name.lower()
         kept = tuple((n, v) for n, v in self.params if n.lower() != lname)
         return replace(self, params=(*kept, (name, value)))
+
+
+# Bounded memo tables: a hostile peer can only evict entries, not grow memory.
+_MEMO_SIZE: Final = 4096
+_parse_uri = functools.lru_cache(maxsize=_MEMO_SIZE)(SipUri._parse)
+_parse_name_addr = functools.lru_cache(maxsize=_MEMO_SIZE)(NameAddr._parse)
