@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
 from itertools import pairwise
 from pathlib import Path
 
@@ -106,3 +107,25 @@ async def test_two_engine_sessions_talk_pcma_to_each_other() -> None:
 def test_a_custom_clock_needs_its_own_sleep() -> None:
     with pytest.raises(ValueError, match="sleep_until"):
         MediaEngine(ports=ports(), clock=lambda: 0.0)
+
+
+def ipv6_available() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not ipv6_available(), reason="no IPv6 loopback")
+async def test_sessions_talk_over_ipv6() -> None:
+    async with MediaEngine(ports=ports(), host="::1") as engine:
+        a = engine.open_session(MediaParams(remote=None))
+        b = engine.open_session(MediaParams(remote=a.local_address))
+        digits = []
+        a.subscribe_dtmf(digits.append)
+        assert await asyncio.wait_for(b.send_dtmf("7"), timeout=10)
+        await asyncio.sleep(0.1)
+        assert a.latched_address == b.local_address
+    assert [d.key.value for d in digits] == ["7"]
