@@ -214,7 +214,14 @@ class Simulation:
                     self._sink(event)
             if self._callback_now:
                 call_id = self._callback_now.popleft()
-                actions = engine.callback_requested(call_id, now, SIM_CALLER_NUMBER)
+                # The same instant may have answered or overflowed the call (two engine timers
+                # due together): then there is nothing left to ask a callback for.
+                caller = self._callers.get(call_id)
+                actions = []
+                if caller is not None and caller.callback:
+                    actions = engine.callback_requested(call_id, now, SIM_CALLER_NUMBER)
+                    if caller.counters is not None:
+                        caller.counters.callbacks_requested += 1
                 continue
             if answer_now:
                 call_id, agent_id = answer_now.popleft()
@@ -427,8 +434,6 @@ class Simulation:
         if caller.patience is not None:
             caller.patience.cancel()  # the caller hung up and keeps their place
             caller.patience = None
-        if caller.counters is not None:
-            caller.counters.callbacks_requested += 1
         # Pressed at once, before anything else can happen to the call (see _perform).
         self._callback_now.append(action.call_id)
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from acd.config import QueueConfig, Strategy
 from sim.experiment import replicate
-from sim.model import ConstantRate, Exponential, Fixed, SimModel, fixed_staff
+from sim.model import ConstantRate, Exponential, Fixed, Roster, Shift, SimModel, fixed_staff
 from sim.runner import Simulation
 from sim.staffing import QueueFigures, Traffic, figures
 from sim.stats import Estimate
@@ -188,3 +188,46 @@ def test_any_queue_setup_accounts_for_every_caller(
     )
     assert ended == c.offered == run.calls
     assert 0.0 <= c.busy_seconds <= c.on_duty_seconds + 1e-6
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    shifts=st.lists(
+        st.tuples(st.floats(0.0, 1500.0), st.floats(60.0, 2400.0), st.floats(0.0, 1.0)),
+        min_size=1,
+        max_size=5,
+    ),
+    patience=st.one_of(st.none(), st.floats(5.0, 400.0)),
+    wrapup=st.sampled_from([0.0, 20.0]),
+    seed=st.integers(0, 10_000),
+)
+def test_rostered_agents_with_breaks_and_logouts_lose_no_caller(
+    shifts: list[tuple[float, float, float]], patience: float | None, wrapup: float, seed: int
+) -> None:
+    """Agents log in, pause and log out mid-call or mid-wrap-up; callers left waiting when
+    everyone has gone home are reported as unfinished, never lost or counted twice."""
+    roster = Roster(
+        tuple(
+            Shift(
+                f"a{i}",
+                start,
+                start + length,
+                ((start + length * where * 0.5, start + length * (0.5 + where * 0.25)),),
+            )
+            for i, (start, length, where) in enumerate(shifts)
+        )
+    )
+    model = SimModel(
+        arrivals=ConstantRate(1 / 20.0, end=1800.0),
+        talk_time=Exponential(60.0),
+        staff=roster,
+        patience=None if patience is None else Exponential(patience),
+        queue=QueueConfig(name="q", wrapup_seconds=wrapup),
+        interval=300.0,
+    )
+    run = Simulation(model, seed=seed).run()
+    c = run.total_counters
+    ended = c.answered + c.abandoned + c.short_abandoned
+    assert ended + run.unfinished == c.offered == run.calls
+    if patience is not None:
+        assert run.unfinished == 0
