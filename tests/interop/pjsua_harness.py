@@ -49,6 +49,24 @@ async def wait_until(predicate: Callable[[], Any], what: str,
         await asyncio.sleep(POLL_INTERVAL)
 
 
+def pj_api(action: Callable[[], Any], attempts: int = 5) -> Any:
+    """Run one pjsua2 API call, retrying when PJSIP's call lock timed out.
+
+    The binding keeps the GIL during a call; if pjsua2's worker thread holds the call's lock
+    while it waits for the GIL to run one of our callbacks, PJSIP gives up after its lock
+    timeout with PJ_ETIMEDOUT. Sleeping (which releases the GIL) lets the callback finish,
+    and the retry then goes through.
+    """
+    for attempt in range(attempts):
+        try:
+            return action()
+        except RuntimeError as exc:
+            if "PJ_ETIMEDOUT" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+    return None
+
+
 def _state_name(state: Any) -> str:
     return str(getattr(state, "name", state)).split(".")[-1]
 
@@ -122,28 +140,28 @@ class PjCall(pj.Call):  # type: ignore[misc]
     def answer_with(self, status: int = 200) -> None:
         prm = pj.CallOpParam(True)
         prm.statusCode = pj.StatusCode(status)
-        self.answer(prm)
+        pj_api(lambda: self.answer(prm))
 
     def hang_up(self, status: int = 603) -> None:
         if self.disconnected:
             return
         prm = pj.CallOpParam(True)
         prm.statusCode = pj.StatusCode(status)
-        self.hangup(prm)
+        pj_api(lambda: self.hangup(prm))
 
     def put_on_hold(self) -> None:
-        self.setHold(pj.CallOpParam(True))
+        pj_api(lambda: self.setHold(pj.CallOpParam(True)))
 
     def release_hold(self) -> None:
         prm = pj.CallOpParam(True)
         prm.opt.flag = PJSUA_CALL_UNHOLD
-        self.reinvite(prm)
+        pj_api(lambda: self.reinvite(prm))
 
     def send_info_dtmf(self, digits: str) -> None:
         prm = pj.CallSendDtmfParam()
         prm.digits = digits
         prm.method = pj.DtmfMethod.SIP_INFO
-        self.sendDtmf(prm)
+        pj_api(lambda: self.sendDtmf(prm))
 
 
 class PjAccount(pj.Account):  # type: ignore[misc]
@@ -172,7 +190,7 @@ class PjAccount(pj.Account):  # type: ignore[misc]
     def call(self, uri: str) -> PjCall:
         call = PjCall(self)
         self.env.calls.append(call)
-        call.makeCall(uri, pj.CallOpParam(True))
+        pj_api(lambda: call.makeCall(uri, pj.CallOpParam(True)))
         return call
 
     async def wait_incoming(self, limit: float = STEP_TIMEOUT) -> PjCall:

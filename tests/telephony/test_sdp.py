@@ -309,3 +309,29 @@ def test_parse_of_serialize_is_identity(port: int, formats: list[str],
 def test_codec_matching_ignores_case_and_payload_number() -> None:
     assert Codec("pcmu", 8000, 96).matches(PCMU)
     assert not Codec("PCMU", 16000, 0).matches(PCMU)
+
+
+# --- answers and re-offers captured from real peers (our offer was build_offer(LOCAL...)) ---
+
+ANSWERS = ["pjsua2_answer", "baresip_answer", "pyvoip_answer"]
+
+
+@pytest.mark.parametrize("peer", ANSWERS)
+def test_real_peer_answers_to_our_offer_are_accepted(peer: str) -> None:
+    offer = build_offer(LocalMedia(address="127.0.0.1", port=33100), session_id=1,
+                        session_version=1)
+    answer = parse_sdp(fixture(peer))
+    assert parse_sdp(answer.serialize()) == answer
+    negotiated = accept_answer(offer, answer)
+    assert negotiated.codec == PCMU
+    assert negotiated.telephone_event_pt == 101
+    assert negotiated.direction is Direction.SENDRECV
+    assert negotiated.remote_port == answer.media[0].port
+
+
+def test_pjsua2_hold_reoffer_is_answered_recvonly_with_same_codec() -> None:
+    offer = parse_sdp(fixture("pjsua2_hold_offer"))
+    answer, negotiated = answer_offer(offer, LOCAL, session_id=1, session_version=2)
+    assert negotiated.direction is Direction.RECVONLY and negotiated.on_hold
+    assert negotiated.codec == PCMU
+    assert answer.media[0].direction is Direction.RECVONLY
