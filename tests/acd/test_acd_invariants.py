@@ -1,5 +1,6 @@
 """Invariants under random command sequences (hypothesis): an agent is never offered two calls
-at once nor rung while busy, and every call ends in exactly one terminal state."""
+at once nor rung while busy, every call ends in exactly one terminal state, and a refused
+command changes nothing."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import random
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from acd.actions import DialCallback, OfferCallback, RingAgent, StopRinging
+from acd.actions import AcdAction, DialCallback, OfferCallback, RingAgent, StopRinging
 from acd.config import AgentConfig, QueueConfig, SkillLevel, Strategy
 from acd.engine import AcdEngine
 from acd.events import (
@@ -61,7 +62,23 @@ def test_random_sequences_keep_the_invariants(strategy: Strategy,
     calls: list[str] = []
     ringing: dict[str, str] = {}  # agent -> call, from RingAgent / StopRinging actions
     dials: list[str] = []
+
+    def take(out: list[AcdAction]) -> None:
+        for act in out:
+            if isinstance(act, RingAgent):
+                ringing[act.agent_id] = act.call_id
+            elif isinstance(act, StopRinging):
+                ringing.pop(act.agent_id, None)
+            elif isinstance(act, DialCallback):
+                dials.append(act.call_id)
+            assert not isinstance(act, OfferCallback) or act.call_id in calls
+        new = engine.drain_events()
+        events.extend(new)
+        records.extend(builder.feed(new))
+
     for op, n, dt in script:
+        take(engine.advance(now))  # nothing overdue: a refused command must change nothing
+        before = snapshot(engine, now)
         agent = f"g{n % AGENTS}"
         live = engine.call_ids()  # mostly act on calls still in the ACD, sometimes on old ones
         call = (live[n % len(live)] if live and n % 5 else
@@ -90,10 +107,9 @@ def test_random_sequences_keep_the_invariants(strategy: Strategy,
                 c, a = offers[n % len(offers)]
                 if op == "answer":
                     out = engine.offer_answered(c, a, now)
-                    ringing.pop(a, None)
                 else:
                     out = engine.offer_failed(c, a, now, OfferOutcome.BUSY)
-                    ringing.pop(a, None)
+                ringing.pop(a, None)
             elif op == "abandon":
                 out = engine.caller_abandoned(call, now)
             elif op == "hangup":
@@ -121,19 +137,11 @@ def test_random_sequences_keep_the_invariants(strategy: Strategy,
                 now += dt
                 out = engine.advance(now)
         except AcdError:
+            assert engine.drain_events() == []
+            assert snapshot(engine, now) == before, f"{op} failed but changed the engine"
             out = []
+        take(out)
         now += 0.25
-        for act in out:
-            if isinstance(act, RingAgent):
-                ringing[act.agent_id] = act.call_id
-            elif isinstance(act, StopRinging):
-                ringing.pop(act.agent_id, None)
-            elif isinstance(act, DialCallback):
-                dials.append(act.call_id)
-            assert not isinstance(act, OfferCallback) or act.call_id in calls
-        new = engine.drain_events()
-        events.extend(new)
-        records.extend(builder.feed(new))
 
     # Wind down: every call that is still in the ACD must reach one terminal state.
     for _ in range(20):
@@ -164,6 +172,16 @@ def test_random_sequences_keep_the_invariants(strategy: Strategy,
                 or (isinstance(e, CallbackResult) and e.outcome is not CallbackOutcome.ANSWERED)]
     assert sorted(terminal) == sorted(queued)  # exactly one terminal event per call
     assert sorted(r.call_id for r in records) == sorted(queued)
+
+
+def snapshot(engine: AcdEngine, now: float) -> tuple[object, ...]:
+    """What anyone outside can see of the engine."""
+    return (
+        tuple(engine.agent_status(a) for a in engine.agent_ids()),
+        tuple((c, engine.call_state(c)) for c in engine.call_ids()),
+        tuple(engine.queue_status(q, now) for q in engine.queue_names()),
+        engine.next_deadline(),
+    )
 
 
 def check_offers(events: list[object]) -> None:
