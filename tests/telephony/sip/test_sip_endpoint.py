@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -270,3 +271,57 @@ async def test_tcp_response_opens_a_connection_to_sent_by_when_the_old_one_close
     finally:
         listener.close()
         await listener.wait_closed()
+
+
+FIXTURES = sorted(
+    p
+    for p in (Path(__file__).parents[2] / "fixtures" / "sip").glob("*.sip")
+    if not p.name.startswith("ok_")
+)
+
+
+@pytest.mark.parametrize("pair", FAMILIES[:1], indirect=True)
+async def test_every_hostile_fixture_gets_its_answer_over_udp_then_a_call_still_works(pair) -> None:
+    """Issue 3 item 6: each torture message gets its 4xx/5xx or a silent drop, live."""
+    client, server, _service = pair
+    target = server.local_address("udp")
+    loop = asyncio.get_running_loop()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as raw:
+        raw.bind(("127.0.0.1", 0))
+        raw.setblocking(False)
+        port = raw.getsockname()[1]
+        for n, path in enumerate(FIXTURES):
+            branch = f"z9hG4bKlive{n}"
+            data = path.read_bytes().replace(b"z9hG4bKtorture1", branch.encode())
+            data = data.replace(b"127.0.0.1:5099", f"127.0.0.1:{port}".encode())
+            await loop.sock_sendto(raw, data, (target.host, target.port))
+            # A marker after each fixture: everything the fixture caused arrives before it.
+            marker = f"z9hG4bKmark{n}"
+            await loop.sock_sendto(
+                raw,
+                (
+                    f"OPTIONS sip:svc@127.0.0.1 SIP/2.0\r\n"
+                    f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch={marker};rport\r\n"
+                    f"From: <sip:probe@x>;tag=p{n}\r\nTo: <sip:svc@x>\r\nCall-ID: mark-{n}\r\n"
+                    f"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+                ).encode(),
+                (target.host, target.port),
+            )
+            answers = []
+            while True:
+                reply, _ = await asyncio.wait_for(loop.sock_recvfrom(raw, 65535), 5)
+                response = reply.split(b"\r\n", 1)[0]
+                if marker.encode() in reply:
+                    break
+                if branch.encode() in reply:
+                    answers.append(int(response.split(b" ")[1]))
+            expected = path.name.split("_", 1)[0]
+            if expected == "drop":
+                assert answers == [], path.name
+            else:
+                assert answers and set(answers) == {int(expected)}, path.name
+    # and the endpoint still answers a call
+    invite = request("INVITE", target)
+    invite = SipRequest(invite.method, invite.uri, invite.headers.with_added("Subject", "answer"))
+    final = await asyncio.wait_for(client.send_request(invite, target).final_response(), 5)
+    assert final.status == 200
