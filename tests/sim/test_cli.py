@@ -128,3 +128,31 @@ def test_sim_bad_roster_is_reported_with_file_line_and_field(tmp_path: Path) -> 
     code, _, err = run(sim_main, ["--rate", "60", "--roster", str(roster), "--quiet"])
     assert code == 2
     assert f"{roster}, line 3, field 'shift'" in err
+
+
+def test_sim_batch_means_give_an_interval_from_one_long_run() -> None:
+    code, out, _ = run(
+        sim_main,
+        [
+            "--rate",
+            "120",
+            "--hours",
+            "10",
+            "--agents",
+            "4",
+            "--aht",
+            "90",
+            "--patience",
+            "60",
+            "--batches",
+            "10",
+            "--json",
+            "-",
+            "--quiet",
+        ],
+    )
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["method"] == "batch means" and doc["runs"] == 1
+    level = doc["estimates"]["service_level"]
+    assert level["n"] == 10 and level["low"] < level["mean"] < level["high"]

@@ -134,6 +134,7 @@ def test_every_caller_is_answered_or_abandons_and_is_counted_once() -> None:
     callback_after=st.one_of(st.none(), st.floats(1.0, 60.0)),
     callback_accept=st.floats(0.0, 1.0),
     misses=st.integers(1, 3),
+    menu=st.one_of(st.none(), st.floats(0.0, 30.0)),
     seed=st.integers(0, 10_000),
 )
 def test_any_queue_setup_accounts_for_every_caller(
@@ -148,6 +149,7 @@ def test_any_queue_setup_accounts_for_every_caller(
     callback_after: float | None,
     callback_accept: float,
     misses: int,
+    menu: float | None,
     seed: int,
 ) -> None:
     """Each caller ends exactly one way (answered, abandoned, overflowed or a callback that did
@@ -169,6 +171,7 @@ def test_any_queue_setup_accounts_for_every_caller(
         patience=None if patience is None else Exponential(patience),
         ring_delay=None if ring_delay is None else Exponential(ring_delay + 0.01),
         wrapup_time=None if wrapup_time is None else Fixed(wrapup_time),
+        menu_time=None if menu is None else Exponential(menu + 0.01),
         queue=queue,
         callback_accept=callback_accept,
         callback_reach=0.5,
