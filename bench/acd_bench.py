@@ -5,7 +5,10 @@ including the simulator). Drives an M/M/N+M model on a virtual clock: Poisson ar
 delay before answering, exponential talk, callers who abandon after exponential patience, the
 agent hangs up (SPEC-Q7 closing flow) and wrap-up either submitted or timed out.
 
-    .venv/bin/python -m bench.acd_bench --calls 200000 [--no-events] [--records]
+    .venv/bin/python -m bench.acd_bench --calls 200000 [--no-events] [--records] [--replay]
+
+``--replay`` records the command stream of a run, then times replaying it on fresh engines
+(best of three, with and without events): the engine's own cost, without this loop's.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import heapq
 import random
 import time
+from typing import Any
 
 from acd.actions import AcdAction, RingAgent
 from acd.config import AgentConfig, QueueConfig
@@ -21,17 +25,63 @@ from acd.engine import AcdEngine
 from acd.events import Party
 from acd.metrics import MetricsAccumulator
 from acd.records import RecordBuilder
+from acd.states import AcdError
 
 ARRIVE, ANSWER, HANGUP, ABANDON = 0, 1, 2, 3
 
 
-def run(calls: int, agents: int, *, record_events: bool, build_records: bool,
-        seed: int = 1) -> dict[str, float]:
-    rng = random.Random(seed)
+Command = tuple[str, tuple[Any, ...], dict[str, Any]]
+
+
+def make_engine(agents: int, seed: int, record_events: bool) -> AcdEngine:
     queue = QueueConfig("general", wrapup_seconds=5.0)
-    engine = AcdEngine([queue], [AgentConfig(f"a{i}", str(1000 + i), queues=("general",))
-                                 for i in range(agents)], rng=random.Random(seed),
-                       record_events=record_events)
+    return AcdEngine([queue], [AgentConfig(f"a{i}", str(1000 + i), queues=("general",))
+                               for i in range(agents)], rng=random.Random(seed),
+                     record_events=record_events)
+
+
+class _Recorder:
+    """Wraps an engine and logs every command given to it."""
+
+    def __init__(self, engine: AcdEngine, log: list[Command]) -> None:
+        self._engine = engine
+        self._log = log
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._engine, name)
+        if name in ("next_deadline", "drain_events"):
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._log.append((name, args, kwargs))
+            return target(*args, **kwargs)
+
+        return call
+
+
+def replay(log: list[Command], agents: int, calls: int, *, record_events: bool) -> float:
+    """Best-of-three microseconds per call for replaying ``log`` on a fresh engine."""
+    best = float("inf")
+    for _ in range(3):
+        engine = make_engine(agents, 1, record_events)
+        started = time.perf_counter()
+        for name, args, kwargs in log:
+            try:
+                getattr(engine, name)(*args, **kwargs)
+            except AcdError:
+                pass
+            if record_events:
+                engine.drain_events()
+        best = min(best, time.perf_counter() - started)
+    return best / calls * 1e6
+
+
+def run(calls: int, agents: int, *, record_events: bool, build_records: bool,
+        seed: int = 1, log: list[Command] | None = None) -> dict[str, float]:
+    rng = random.Random(seed)
+    engine: Any = make_engine(agents, seed, record_events)
+    if log is not None:
+        engine = _Recorder(engine, log)
     builder = RecordBuilder() if build_records else None
     acc = MetricsAccumulator()
     for i in range(agents):
@@ -73,7 +123,7 @@ def run(calls: int, agents: int, *, record_events: bool, build_records: bool,
                     continue
                 try:
                     handle(engine.offer_answered(call_id, agent_id, now), now)
-                except Exception:
+                except AcdError:
                     continue  # the offer ended first (caller gone)
                 answered.add(call_id)
                 seq += 1
@@ -91,7 +141,7 @@ def run(calls: int, agents: int, *, record_events: bool, build_records: bool,
                     continue
                 try:
                     handle(engine.caller_abandoned(call_id, now), now)
-                except Exception:
+                except AcdError:
                     continue  # already gone
         else:
             assert nd is not None
@@ -116,7 +166,15 @@ def main() -> None:
     ap.add_argument("--agents", type=int, default=50)
     ap.add_argument("--no-events", action="store_true")
     ap.add_argument("--records", action="store_true", help="also build records and metrics")
+    ap.add_argument("--replay", action="store_true", help="time the engine alone")
     args = ap.parse_args()
+    if args.replay:
+        log: list[Command] = []
+        run(args.calls, args.agents, record_events=False, build_records=False, log=log)
+        for events in (False, True):
+            us = replay(log, args.agents, args.calls, record_events=events)
+            print(f"engine alone, events {'on' if events else 'off'}: {us:.1f} µs per call")
+        return
     result = run(args.calls, args.agents, record_events=not args.no_events,
                  build_records=args.records)
     print(f"{result['calls']:.0f} calls in {result['seconds']:.2f} s: "
