@@ -96,7 +96,8 @@ class MediaEngine:
         # RFC 3550 §5.1: SSRC, first sequence number and first timestamp are random.
         self._rng = rng or random.Random()
         grid = TickGrid(self._clock() if origin is None else origin, interval, slots)
-        self._scheduler = PacingScheduler(grid, max_catch_up=max_catch_up)
+        self._scheduler = PacingScheduler(grid, max_catch_up=max_catch_up, initially_active=False)
+        self._slot_opened = asyncio.Event()
         self._planner = SlotPlanner(slots)
         self._slots: list[list[RtpSession]] = [[] for _ in range(slots)]
         # PERFORMANCE.md: polling each slot's sockets once per tick beats a callback per
@@ -158,6 +159,9 @@ class MediaEngine:
         sock = bind_rtp_socket(self._ports, self._host)
         port = sock.getsockname()[1]
         slot = self._planner.assign()
+        if not self._slots[slot]:
+            self._scheduler.activate(slot, self._clock())
+            self._slot_opened.set()
         session = RtpSession(
             sock=sock,
             slot=slot,
@@ -184,6 +188,8 @@ class MediaEngine:
         self._polls[session.slot].unregister(fd)
         del self._by_fd[session.slot][fd]
         self._slots[session.slot].remove(session)
+        if not self._slots[session.slot]:
+            self._scheduler.deactivate(session.slot)
         self._planner.release(session.slot)
         self._ports.release(self._ports_of.pop(session))
 
@@ -206,7 +212,12 @@ class MediaEngine:
 
     async def _run(self) -> None:
         while True:
-            await self._sleep_until(self._scheduler.next_due() - self._wake_early)
+            due = self._scheduler.next_due()
+            if due is None:  # no session at all: sleep until one opens
+                self._slot_opened.clear()
+                await self._slot_opened.wait()
+                continue
+            await self._sleep_until(due - self._wake_early)
             self.step(self._clock() + self._wake_early)
 
     def step(self, now: float) -> int:

@@ -75,16 +75,39 @@ class DueTick:
 class PacingScheduler:
     """Which (slot, tick) pairs are due at a given time, in due order, each exactly once."""
 
-    def __init__(self, grid: TickGrid, *, max_catch_up: int = DEFAULT_MAX_CATCH_UP) -> None:
+    def __init__(
+        self,
+        grid: TickGrid,
+        *,
+        max_catch_up: int = DEFAULT_MAX_CATCH_UP,
+        initially_active: bool = True,
+    ) -> None:
         if max_catch_up < 1:
             raise ValueError("max_catch_up must be at least 1")
         self.grid = grid
         self._max_catch_up = max_catch_up
         self._next = [0] * grid.slots
+        # An inactive slot (no sessions) never comes due, so an idle engine does not wake
+        # 500 times a second for nothing.
+        self._active = [initially_active] * grid.slots
 
-    def next_due(self) -> float:
-        """When the engine must wake next."""
-        return min(self.grid.due(tick, slot) for slot, tick in enumerate(self._next))
+    def activate(self, slot: int, now: float) -> None:
+        """Start ticking ``slot`` from its first tick due after ``now`` (nothing to catch up)."""
+        if not self._active[slot]:
+            self._active[slot] = True
+            self._next[slot] = max(self._next[slot], self.grid.latest_tick(slot, now) + 1)
+
+    def deactivate(self, slot: int) -> None:
+        self._active[slot] = False
+
+    def next_due(self) -> float | None:
+        """When the engine must wake next; None while every slot is inactive."""
+        dues = [
+            self.grid.due(tick, slot)
+            for slot, tick in enumerate(self._next)
+            if self._active[slot]
+        ]
+        return min(dues) if dues else None
 
     def next_tick(self, slot: int) -> int:
         return self._next[slot]
@@ -92,6 +115,8 @@ class PacingScheduler:
     def pop_due(self, now: float) -> list[DueTick]:
         due: list[DueTick] = []
         for slot in range(self.grid.slots):
+            if not self._active[slot]:
+                continue
             first = self._next[slot]
             last = self.grid.latest_tick(slot, now)
             if last < first:

@@ -123,3 +123,19 @@ def test_a_summary_of_nothing_is_empty_not_an_error() -> None:
     summary = summarize([])
     assert summary.packets == 0
     assert np.isnan(summary.grid_error_p99_ms)
+
+
+def test_inactive_slots_never_come_due_and_start_after_now_when_activated() -> None:
+    grid = TickGrid(origin=0.0, interval=0.02, slots=2)
+    scheduler = PacingScheduler(grid, initially_active=False)
+    assert scheduler.next_due() is None
+    assert scheduler.pop_due(10.0) == []
+    scheduler.activate(1, now=10.0)
+    # Nothing to catch up from the idle time: the first tick is the next one after now.
+    assert scheduler.next_due() == pytest.approx(10.01)
+    due = scheduler.pop_due(10.04)
+    assert [(d.slot, d.skipped) for d in due] == [(1, 0), (1, 0)]
+    scheduler.deactivate(1)
+    assert scheduler.next_due() is None
+    scheduler.activate(1, now=9.0)  # a clock can never send a slot back to old ticks
+    assert scheduler.next_tick(1) == due[-1].tick + 1
