@@ -1,19 +1,42 @@
-"""The aiohttp application: route tables, middleware, and the services it is handed."""
+"""The aiohttp application: route tables, middleware, pages, and the services it is handed."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
 from aiohttp import web
 
-from agent_desktop import acd_api, auth, live
+from agent_desktop import acd_api, auth, desk_api, live, recordings_api
+from agent_desktop.desk_api import DESKTOP, DesktopServices
 from agent_desktop.errors import domain_errors
 from agent_desktop.keys import ACCOUNTS, ACD, CALLS, NOTIFIER, CallControlPort
+from agent_desktop.wiring import escalation_loop
 from hotline.accounts.service import AccountService
 from hotline.acd_service import AcdService
 from hotline.notifier import Notifier
+from recordings.access import RecordingAccess
+
+STATIC = Path(__file__).resolve().parent / "static"
+# Page paths and their files: plain HTML + JS modules, no build step.
+PAGES = {
+    "/": "index.html",
+    "/wallboard": "wallboard.html",
+    "/complaints": "complaints.html",
+    "/handover": "handover.html",
+    "/recordings": "recordings.html",
+}
 
 
 async def health(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
+
+
+def _page(name: str) -> Callable[[web.Request], Awaitable[web.FileResponse]]:
+    async def serve(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
+
+    return serve
 
 
 def build_web_app(
@@ -22,6 +45,8 @@ def build_web_app(
     acd: AcdService,
     notifier: Notifier,
     calls: CallControlPort,
+    desktop: DesktopServices | None = None,
+    recordings: RecordingAccess | None = None,
 ) -> web.Application:
     app = web.Application(middlewares=[domain_errors])
     app[ACCOUNTS] = accounts
@@ -33,4 +58,14 @@ def build_web_app(
     app.add_routes(auth.routes)
     app.add_routes(acd_api.routes)
     app.add_routes(live.routes)
+    if desktop is not None:
+        app[DESKTOP] = desktop
+        app.add_routes(desk_api.routes)
+        app.cleanup_ctx.append(escalation_loop)
+    if recordings is not None:
+        app[recordings_api.RECORDINGS] = recordings
+        app.add_routes(recordings_api.routes)
+    for path, name in PAGES.items():
+        app.router.add_get(path, _page(name))
+    app.router.add_static("/static/", STATIC)
     return app

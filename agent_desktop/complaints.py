@@ -176,8 +176,9 @@ def urgency(status: ComplaintStatus, due: float, now: float) -> Urgency:
     return Urgency.ON_TIME
 
 
-def needs_escalation(status: ComplaintStatus, due: float, escalated_at: float | None,
-                     now: float) -> bool:
+def needs_escalation(
+    status: ComplaintStatus, due: float, escalated_at: float | None, now: float
+) -> bool:
     """Rule 5: overdue, still open, and not escalated yet."""
     return escalated_at is None and urgency(status, due, now) is Urgency.OVERDUE
 

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from acd.states import AcdError
+from agent_desktop.complaints import CalendarError, ComplaintStateError
 from hotline.accounts.errors import (
     AccountLocked,
     AuthenticationFailed,
@@ -55,6 +56,10 @@ async def domain_errors(
         return await handler(request)
     except BadRequest as exc:
         return error_response(400, "bad_request", str(exc))
+    except ComplaintStateError as exc:
+        return error_response(409, "complaint_state", str(exc))
+    except CalendarError as exc:
+        return error_response(500, "calendar", str(exc))
     except json.JSONDecodeError as exc:
         return error_response(400, "bad_json", f"request body is not JSON: {exc.msg}")
     except (DomainError, AcdError) as exc:

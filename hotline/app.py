@@ -21,6 +21,8 @@ from aiohttp import web
 
 from acd.engine import AcdEngine
 from agent_desktop.app import build_web_app
+from agent_desktop.settings import load_desktop_settings
+from agent_desktop.wiring import build_desktop, sip_account_info
 from hotline.accounts.audit import AuditLog
 from hotline.accounts.credentials import SipCredentialStore
 from hotline.accounts.service import AccountService
@@ -39,6 +41,7 @@ from ivr.flow_loader import load_flow
 from ivr.listener import Listener, ListenerConfig
 from prompts.catalogue import DEFAULT_DIR as PROMPTS_DIR
 from prompts.catalogue import PromptCatalogue
+from recordings.access import RecordingAccess
 
 DEFAULT_FLOW = Path(__file__).resolve().parent.parent / "ivr" / "flows" / "default.yaml"
 
@@ -121,7 +124,24 @@ async def build_service(
         )
         stack.push_async_callback(calls.close)
 
-        app = build_web_app(accounts=accounts, acd=acd, notifier=notifier, calls=calls)
+        desktop = await build_desktop(
+            database=database,
+            store=store,
+            notifier=notifier,
+            acd=acd,
+            queues=queues,
+            settings=load_desktop_settings(),
+            sip=sip_account_info(config, telephony),
+            clock=time.time,
+        )
+        app = build_web_app(
+            accounts=accounts,
+            acd=acd,
+            notifier=notifier,
+            calls=calls,
+            desktop=desktop,
+            recordings=RecordingAccess(database.sessions, audit, time.time),
+        )
         runner = web.AppRunner(app)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
