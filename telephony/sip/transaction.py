@@ -52,6 +52,7 @@ __all__ = [
     "make_cancel",
     "response_destination",
     "stamp_received",
+    "transaction_diagram",
 ]
 
 # (branch, sent-by host, sent-by port, method) for servers; (branch, method) for clients.
@@ -260,6 +261,13 @@ for _kind in TxKind:
         if _state is not TxState.TERMINATED:
             _TABLE[(_kind, _state, _In.TRANSPORT_ERROR)] = (_S.TERMINATED, (_Do.FAIL_TRANSPORT,))
 
+INITIAL_STATE: dict[TxKind, TxState] = {
+    TxKind.INVITE_CLIENT: TxState.CALLING,
+    TxKind.NON_INVITE_CLIENT: TxState.TRYING,
+    TxKind.INVITE_SERVER: TxState.PROCEEDING,
+    TxKind.NON_INVITE_SERVER: TxState.TRYING,
+}
+
 # Timers started on entering a state; any other armed timer is cancelled on a state change,
 # except the ones listed in _KEEP (non-INVITE client keeps E and F into Proceeding).
 _ENTRY_TIMERS: dict[tuple[TxKind, TxState], tuple[Timer, ...]] = {
@@ -284,6 +292,21 @@ def transition(kind: TxKind, state: TxState, event: _In | Timer) -> tuple[TxStat
     if row is None:
         raise LocalSipError(f"{kind.name} transaction can't handle {event.name} in {state.name}")
     return row
+
+
+def transaction_diagram(kind: TxKind) -> str:
+    """A mermaid state diagram of ``kind`` generated from the table (docs/sip.md holds them)."""
+    initial = INITIAL_STATE[kind]
+    lines = ["stateDiagram-v2", f"    [*] --> {initial.name}"]
+    for (k, state, event), (target, actions) in _TABLE.items():
+        if k is not kind or event is _In.TRANSPORT_ERROR:
+            continue
+        label = f"timer {event.name}" if isinstance(event, Timer) else event.name
+        if actions:
+            label += " / " + ", ".join(a.name for a in actions)
+        lines.append(f"    {state.name} --> {target.name}: {label}")
+    lines.append("    TERMINATED --> [*]")
+    return "\n".join(lines)
 
 
 # --- routing helpers (pure) -------------------------------------------------------------------

@@ -26,6 +26,7 @@ from telephony.sip.timers import Timer, TimerConfig
 from telephony.sip.transaction import (
     _ENTRY_TIMERS,
     _KEEP,
+    INITIAL_STATE,
     FailureReason,
     InviteCancelled,
     MessageRejected,
@@ -56,12 +57,6 @@ __all__ = ["TransactionLayer"]
 
 log = logging.getLogger(__name__)
 
-_INITIAL_STATE = {
-    TxKind.INVITE_CLIENT: TxState.CALLING,
-    TxKind.NON_INVITE_CLIENT: TxState.TRYING,
-    TxKind.INVITE_SERVER: TxState.PROCEEDING,
-    TxKind.NON_INVITE_SERVER: TxState.TRYING,
-}
 _FAILURES = {
     _Do.FAIL_TIMEOUT: FailureReason.TIMEOUT,
     _Do.FAIL_NO_ACK: FailureReason.NO_ACK,
@@ -267,7 +262,7 @@ class TransactionLayer:
              now: float) -> _Tx:
         tx = _Tx(kind, key, request, peer)
         (self._server if _is_server(kind) else self._client)[key] = tx
-        self._enter(tx, _INITIAL_STATE[kind], now)
+        self._enter(tx, INITIAL_STATE[kind], now)
         return tx
 
     def _arm(self, tx: _Tx, timer: Timer, delay: float, now: float) -> None:

@@ -412,3 +412,13 @@ def test_layer_answers_or_drops_any_mutated_datagram(data: st.DataObject) -> Non
             layer.respond(o.key, make_response(o.request, 500, to_tag="z"), 0.0)
     run_until(layer, 100.0)  # and its timers run out cleanly
     assert len(layer) == 0
+
+
+def test_docs_show_the_tables_as_they_are() -> None:
+    from pathlib import Path
+
+    from telephony.sip.transaction import TxKind, transaction_diagram
+
+    doc = (Path(__file__).parents[3] / "docs" / "sip.md").read_text()
+    for kind in TxKind:
+        assert f"```mermaid\n{transaction_diagram(kind)}\n```" in doc, kind
