@@ -271,12 +271,13 @@ class Simulation:
         if counters is not None:
             counters.offered += 1
         self._callers[call_id] = caller
-        if model.patience is not None:
-            caller.patience = self._clock.schedule(
-                now + model.patience.sample(self._rng), lambda: self._give_up(call_id)
-            )
+        # Drawn for every caller, so the random stream does not depend on routing (common
+        # random numbers when comparing queue setups); armed only if the caller has to wait.
+        patience = None if model.patience is None else model.patience.sample(self._rng)
         self._queue_change(+1)
         self._perform(self._engine.call_arrived(call_id, self._queue_name, now))
+        if patience is not None and call_id in self._callers and not caller.callback:
+            caller.patience = self._clock.schedule(now + patience, lambda: self._give_up(call_id))
 
     def _give_up(self, call_id: str) -> None:
         caller = self._callers.pop(call_id)
