@@ -103,6 +103,13 @@ class CallControl(AcdCore):
         now, out = self._begin(now)
         call = self._call(call_id)
         agent = call.agent
+        if agent is not None and call.state is CallState.TRANSFERRING:
+            self._hand_over_attended(call, agent, now, out)
+            return out
+        if agent is not None and call.state is CallState.CALLBACK_DIALING:
+            # The agent gave up before the caller picked up: the callback failed.
+            self._callback_failed(call, agent, now, out, CallbackOutcome.FAILED)
+            return out
         if call.state not in (CallState.CONNECTED, CallState.ON_HOLD) or agent is None:
             raise CallStateError(call_id, call.state, "agent_hangup")
         if call.state is CallState.ON_HOLD:
@@ -273,6 +280,25 @@ class CallControl(AcdCore):
         call.transfer_queue = None
         self._connect(call, target, now, out)
 
+    def _hand_over_attended(self, call: Call, source: Agent, now: float,
+                            out: list[AcdAction]) -> None:
+        """The transferring agent hung up while the target still rings: the attended
+        transfer becomes a blind one (as on a PBX), so the caller is not lost."""
+        rec = self._rec
+        if rec:
+            self._events.append(CallTransferred(now, call.call_id, source.agent_id,
+                                                call.transfer_queue, call.transfer_to, False,
+                                                call.transfer_senior))
+            if call.hold_started is not None:
+                self._events.append(HoldEnded(now, call.call_id, source.agent_id,
+                                              now - call.hold_started))
+            self._events.append(TalkEnded(now, call.call_id, source.agent_id, Party.TRANSFER))
+        call.hold_started = None
+        call.agent = None
+        call.transfer_queue = None
+        call.state = CallState.RINGING  # transfer_from stays: a miss sends it to the queue
+        self._start_wrapup(source, call, now, out)
+
     def _attended_transfer_failed(self, call: Call, now: float, out: list[AcdAction]) -> None:
         """Nobody took the attended transfer: the caller is back with the first agent."""
         source = call.agent
@@ -335,11 +361,15 @@ class CallControl(AcdCore):
                                                  now - call.first_queued_at, False, first))
             return out
         out.append(ReleaseAgent(call_id, agent.agent_id))
-        if rec:
+        self._callback_failed(call, agent, now, out, outcome)
+        return out
+
+    def _callback_failed(self, call: Call, agent: Agent, now: float, out: list[AcdAction],
+                         outcome: CallbackOutcome) -> None:
+        if self._rec:
             # TalkEnded first: the agent's part (and wrap-up) belongs to the record.
-            self._events.append(TalkEnded(now, call_id, agent.agent_id, Party.SYSTEM))
-            self._events.append(CallbackResult(now, call_id, agent.agent_id, outcome))
+            self._events.append(TalkEnded(now, call.call_id, agent.agent_id, Party.SYSTEM))
+            self._events.append(CallbackResult(now, call.call_id, agent.agent_id, outcome))
         call.agent = None
         self._start_wrapup(agent, call, now, out)
         self._finish(call, CallState.CALLBACK_FAILED)
-        return out

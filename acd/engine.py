@@ -25,6 +25,7 @@ from acd.actions import (
     DialCallback,
     OfferCallback,
     OverflowCall,
+    ReleaseAgent,
     StopRinging,
 )
 from acd.config import AgentConfig, QueueConfig, SkillLevel, check_acd_config
@@ -43,6 +44,7 @@ from acd.events import (
     AgentAutoPaused,
     CallAbandoned,
     CallbackOffered,
+    CallbackOutcome,
     CallbackPlaced,
     CallOverflowed,
     CallQueued,
@@ -297,6 +299,10 @@ class AcdEngine(CallControl):
             self._end_call(call, now, by)
         elif state is CallState.CLOSING:
             self._end_call(call, now, by)
+        elif state is CallState.CALLBACK_DIALING and call.agent is not None:
+            # The outbound leg to the caller ended before it was answered.
+            out.append(ReleaseAgent(call.call_id, call.agent.agent_id))
+            self._callback_failed(call, call.agent, now, out, CallbackOutcome.NO_ANSWER)
         else:
             raise CallStateError(call.call_id, state, "call_ended")
 

@@ -334,3 +334,32 @@ def test_a_wrapup_sent_after_its_time_ran_out_is_still_logged_once(general: Harn
     assert (late.call_id, late.at, late.call_type) == ("c1", 45.0, "billing")
     with pytest.raises(AcdError, match="no call to wrap up"):
         h.do("wrapup_submitted", "a1", 46.0, call_type="billing", summary="", resolved=True)
+
+
+def test_agent_hanging_up_during_an_attended_transfer_completes_it_blind() -> None:
+    h = tiered()
+    h.login_ready("jr")
+    h.do("call_arrived", "c1", "help", 1.0, skill="billing")
+    h.do("offer_answered", "c1", "jr", 3.0)
+    h.do("agent_login", "sr", 4.0, ready=True)
+    h.do("transfer", "c1", 10.0, to_agent="sr", attended=True)
+    out = h.do("agent_hangup", "c1", 12.0)  # the junior's phone sends BYE during the consult
+    assert not any(isinstance(a, StartClosingFlow) for a in out)
+    assert h.engine.agent_status("jr").state is AgentState.WRAPUP
+    assert h.engine.call_state("c1") is CallState.RINGING  # sr still rings for the caller
+    out = h.do("offer_answered", "c1", "sr", 15.0)
+    assert out == [ConnectCall("c1", "sr", "1002", True, False, False)]
+    (tr,) = h.of(CallTransferred)
+    assert (tr.attended, tr.to_agent) == (False, "sr")
+
+
+def test_agent_hanging_up_a_callback_still_dialling_fails_it() -> None:
+    h = callback_queue()
+    h.do("call_arrived", "c1", "cb", 0.0)
+    h.do("callback_requested", "c1", 61.0, "139")
+    h.do("agent_login", "a1", 70.0, ready=True)
+    h.do("offer_answered", "c1", "a1", 71.0)
+    h.do("agent_hangup", "c1", 80.0)
+    h.tick(120.0)
+    assert h.record("c1").callback_outcome is CallbackOutcome.FAILED
+    assert h.engine.agent_status("a1").state is AgentState.READY
