@@ -231,11 +231,12 @@ class MediaEngine:
         sessions = list(self._slots[due.slot])
         if not sessions:
             return
-        self._read_ready(due, now)
+        # Sending comes first: it is the part whose timing the far end hears. Reading first
+        # would delay the slot's last packet by everyone's receive work (about 0.5 ms at
+        # 50 calls per slot); received audio only waits for the next consumer either way.
         audio: list[tuple[RtpSession, OutgoingAudio]] = []
         for session in sessions:
             try:
-                session.receive_due(now, due.tick)
                 if due.skipped:
                     session.note_skipped(due.skipped)
                 outgoing = session.next_outgoing(due.tick)
@@ -254,6 +255,13 @@ class MediaEngine:
                 # A bug here would otherwise end the pacing task and silence every call;
                 # this tick's packets are lost, the next tick tries again.
                 logger.exception("media engine failed to send slot %d tick %d", due.slot, due.tick)
+        self._read_ready(due, now)
+        for session in sessions:
+            try:
+                session.receive_due(now, due.tick)
+            except Exception:
+                logger.exception("media session %s failed; closing it", session.local_address)
+                session.close()
 
     def _read_ready(self, due: DueTick, now: float) -> None:
         """Read one datagram from each readable socket per round until none is readable.
