@@ -132,6 +132,13 @@ class CallLeg:
         if not task.cancelled() and task.exception() is not None:
             log.error("call task failed", exc_info=task.exception())
 
+    async def abandon(self) -> None:
+        """Stop this leg's background tasks without any signalling (shutdown)."""
+        tasks = [t for t in self._tasks if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def _finish(self, by: Side, reason: EndReason, status: int | None = None) -> None:
         """End the leg once: emit CallEnded, forget the dialog, stop background tasks."""
         if self.state is CallState.ENDED:

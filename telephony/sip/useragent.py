@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 # Option tags we implement (RFC 3261 §19.2); an INVITE that Requires others gets 420.
 SUPPORTED_EXTENSIONS: Final = frozenset[str]()
 
+# How long close() waits for each call's BYE/CANCEL before it just drops the call.
+CLOSE_HANGUP_TIMEOUT: Final = 1.0
+
 IncomingHandler = Callable[[InboundCall], Awaitable[None] | None]
 Clock = Callable[[], float]
 
@@ -70,10 +73,16 @@ class UserAgent:
         bind: Sequence[tuple[str, str, int]],
         *,
         timers: TimerConfig | None = None,
-        **kwargs: object,
+        user: str = "hotline",
+        domain: str | None = None,
+        registrar: Registrar | None = None,
+        on_incoming: IncomingHandler | None = None,
+        wall_clock: Clock = time.time,
+        rng: random.Random | None = None,
     ) -> UserAgent:
         """Bind e.g. ``[("udp", "127.0.0.1", 0)]`` and start answering."""
-        self = cls(**kwargs)  # type: ignore[arg-type]
+        self = cls(user=user, domain=domain, registrar=registrar, on_incoming=on_incoming,
+                   wall_clock=wall_clock, rng=rng)
         self._endpoint = await SipEndpoint.start(bind, handler=self._handle, timers=timers)
         return self
 
@@ -102,9 +111,12 @@ class UserAgent:
         return NameAddr(SipUri("sip", self.user, host))
 
     async def close(self) -> None:
+        """Hang up what is still up (bounded), stop every call's tasks, close the sockets."""
         for leg in list(self._calls):
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(leg.hangup(), timeout=1.0)
+                await asyncio.wait_for(leg.hangup(), timeout=CLOSE_HANGUP_TIMEOUT)
+        for leg in list(self._calls):
+            await leg.abandon()
         for task in list(self._tasks):
             task.cancel()
         if self._endpoint is not None:

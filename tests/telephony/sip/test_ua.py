@@ -403,3 +403,56 @@ async def test_late_offer_invite_gets_our_offer_and_answer_comes_in_ack(service:
         await next_of(call, CallConfirmed)
     finally:
         sock.close()
+
+
+async def test_update_with_sendonly_offer_is_answered_recvonly(service: UserAgent) -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    local = service.local_address()
+
+    async def final(text: str) -> SipResponse:
+        await loop.sock_sendto(sock, text.encode(), (local.host, local.port))
+        while True:
+            msg = parse_message(await asyncio.wait_for(loop.sock_recv(sock, 65535), STEP))
+            if isinstance(msg, SipResponse) and msg.status >= 200:
+                return msg
+
+    try:
+        port = sock.getsockname()[1]
+        invite = request_text("INVITE", service, extra="Content-Type: application/sdp\r\n",
+                              body=OFFER).replace("127.0.0.1:9", f"127.0.0.1:{port}")
+        await loop.sock_sendto(sock, invite.encode(), (local.host, local.port))
+        call = await incoming(service)
+        await call.answer(media(30000))
+        ok: SipResponse | None = None
+        while ok is None:
+            msg = parse_message(await asyncio.wait_for(loop.sock_recv(sock, 65535), STEP))
+            if isinstance(msg, SipResponse) and msg.status == 200:
+                ok = msg
+        to = ok.headers.get("To")
+        common = (f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-{{b}}\r\n"
+                  f"From: <sip:raw@127.0.0.1>;tag=raw1\r\nTo: {to}\r\nCall-ID: raw-INVITE\r\n"
+                  "Max-Forwards: 70\r\n")
+        ack = (f"ACK sip:hotline@127.0.0.1:{local.port} SIP/2.0\r\n"
+               + common.format(b="ack1") + "CSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n")
+        await loop.sock_sendto(sock, ack.encode(), (local.host, local.port))
+        await next_of(call, CallConfirmed)
+        held = OFFER + "a=sendonly\r\n"
+        update = (f"UPDATE sip:hotline@127.0.0.1:{local.port} SIP/2.0\r\n"
+                  + common.format(b="upd1") + "CSeq: 2 UPDATE\r\n"
+                  f"Contact: <sip:raw@127.0.0.1:{port}>\r\nContent-Type: application/sdp\r\n"
+                  f"Content-Length: {len(held)}\r\n\r\n{held}")
+        reply = await final(update)
+        assert reply.status == 200 and b"a=recvonly" in reply.body
+        assert await next_of(call, HoldChanged) == HoldChanged(Direction.RECVONLY, True)
+        # An UPDATE with an old CSeq is refused with 500 (RFC 3261 §12.2.2).
+        stale = update.replace("upd1", "upd0").replace("CSeq: 2 UPDATE", "CSeq: 1 UPDATE")
+        assert (await final(stale)).status == 500
+        bye = (f"BYE sip:hotline@127.0.0.1:{local.port} SIP/2.0\r\n"
+               + common.format(b="bye1") + "CSeq: 3 BYE\r\nContent-Length: 0\r\n\r\n")
+        assert (await final(bye)).status == 200
+        assert await next_of(call, CallEnded) == CallEnded(Side.REMOTE, EndReason.BYE)
+    finally:
+        sock.close()
