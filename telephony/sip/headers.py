@@ -201,7 +201,10 @@ class Via:
     def rport(self) -> int | None:
         """The filled-in rport value (RFC 3581); None when absent or only requested."""
         value = self.param("rport")
-        return int(value) if value and value.isdigit() else None
+        if value and value.isascii() and value.isdigit() and len(value) <= 5:
+            port = int(value)
+            return port if 0 < port <= 65535 else None
+        return None
 
     @property
     def wants_rport(self) -> bool:

@@ -316,7 +316,10 @@ def stamp_received(request: SipRequest, source: Peer) -> SipRequest:
     """Add ``received`` (§18.2.1) and fill ``rport`` (RFC 3581 §4) in the top Via."""
     via = request.top_via
     new = via
-    if via.host.strip("[]") != source.host:
+    # A received= the client wrote itself is never trusted: only the packet source is.
+    if via.host.strip("[]") != source.host or (
+        via.received is not None and via.received != source.host
+    ):
         new = new.with_param("received", source.host)
     if via.wants_rport:
         new = new.with_param("rport", str(source.port))

@@ -422,3 +422,16 @@ def test_docs_show_the_tables_as_they_are() -> None:
     doc = (Path(__file__).parents[3] / "docs" / "sip.md").read_text()
     for kind in TxKind:
         assert f"```mermaid\n{transaction_diagram(kind)}\n```" in doc, kind
+
+
+def test_a_received_param_written_by_the_client_is_not_trusted() -> None:
+    request = make_request(via_host="192.0.2.1:5062")
+    forged = SipRequest(
+        request.method,
+        request.uri,
+        request.headers.with_replaced(
+            "Via", "SIP/2.0/UDP 192.0.2.1:5062;branch=z9hG4bKf;received=203.0.113.9"
+        ),
+    )
+    out = TransactionLayer(T).receive(forged, UAC, 0.0)
+    assert sends(out)[0].destination.host == UAC.host
