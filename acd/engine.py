@@ -153,6 +153,29 @@ class AcdEngine(CallControl):
         self._leave(self._agent(agent_id), AgentEvent.LOGOUT, None, now, out)
         return out
 
+    @command
+    def agent_phone_busy(self, agent_id: str, now: float) -> list[AcdAction]:
+        """The agent's phone is on a call the ACD did not make (a direct or internal call):
+        a ready agent is set not ready ("phone_busy") so the ACD never rings them meanwhile.
+        In any other state nothing changes (a ringing phone will report busy itself)."""
+        now, out = self._begin(now)
+        agent = self._agent(agent_id)
+        if agent.state is AgentState.READY:
+            self._take_out(agent)
+            self._move_agent(agent, AgentEvent.NOT_READY, now,
+                             NotReadyReason.PHONE_BUSY.value)
+        return out
+
+    @command
+    def agent_phone_free(self, agent_id: str, now: float) -> list[AcdAction]:
+        """That outside call ended: an agent paused only for it is ready again."""
+        now, out = self._begin(now)
+        agent = self._agent(agent_id)
+        if (agent.state is AgentState.NOT_READY
+                and agent.reason == NotReadyReason.PHONE_BUSY.value):
+            self._make_ready(agent, now, out)
+        return out
+
     def _leave(
         self, agent: Agent, event: AgentEvent, reason: str | None, now: float,
         out: list[AcdAction],

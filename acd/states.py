@@ -39,6 +39,7 @@ class NotReadyReason(StrEnum):
     MEETING = "meeting"
     MISSED_CALLS = "missed_calls"  # set by the engine after N consecutive misses
     LOGIN = "login"  # logged in but has not said "ready" yet
+    PHONE_BUSY = "phone_busy"  # on a call outside the ACD; ready again when it ends
     OTHER = "other"
 
 

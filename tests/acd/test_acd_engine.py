@@ -414,3 +414,23 @@ def test_agent_status_tells_the_supervisor_state_since_call_and_misses(general: 
     h.do("agent_hangup", "c1", 30.0)
     s = h.engine.agent_status("a1")
     assert (s.state, s.since, s.call_id) == (AgentState.WRAPUP, 30.0, "c1")
+
+
+def test_agent_on_a_call_outside_the_acd_is_not_rung_until_it_ends(general: Harness) -> None:
+    h = general
+    h.login_ready("a1", "a2")
+    h.do("agent_phone_busy", "a1", 1.0)  # a direct call to a1's extension
+    out = h.do("call_arrived", "c1", "general", 2.0)
+    assert h.rung(out) == [("c1", "a2")]
+    assert h.do("call_arrived", "c2", "general", 3.0) == []
+    out = h.do("agent_phone_free", "a1", 9.0)
+    assert h.rung(out) == [("c2", "a1")]
+
+
+def test_phone_free_does_not_end_a_pause_the_agent_chose(general: Harness) -> None:
+    h = general
+    h.login_ready("a1")
+    h.do("agent_not_ready", "a1", NotReadyReason.LUNCH, 1.0)
+    h.do("agent_phone_busy", "a1", 2.0)
+    h.do("agent_phone_free", "a1", 3.0)
+    assert h.engine.agent_status("a1").reason == "lunch"
