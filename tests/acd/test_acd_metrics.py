@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from acd_harness import Harness, agents_in, make_harness
+from hypothesis import given
+from hypothesis import strategies as st
 
 from acd.config import QueueConfig
 from acd.events import OfferOutcome, Party
@@ -17,7 +19,7 @@ from acd.metrics import (
     occupancy,
     occupancy_by,
 )
-from acd.records import AgentTimeTracker, Offer
+from acd.records import AgentTimeTracker, CallOutcome, CallRecord, Handling, Offer
 from acd.states import AgentState
 
 
@@ -124,3 +126,41 @@ def test_days_are_cut_at_local_midnight() -> None:
     t = 1764261000.0  # 2026-11-27T16:30:00Z
     start = bucket_start(t, DAY, utc_offset=8 * 3600)
     assert t - start == 1800.0
+
+
+outcomes = st.sampled_from(list(CallOutcome))
+
+
+@st.composite
+def call_records(draw: st.DrawFn) -> CallRecord:
+    outcome = draw(outcomes)
+    queued = draw(st.floats(0, 10_000))
+    wait = draw(st.floats(0, 600))
+    answered = outcome is CallOutcome.ANSWERED
+    handlings = tuple(
+        Handling("a1", queued + wait, draw(st.floats(0, 900)), draw(st.floats(0, 120)),
+                 draw(st.floats(0, 60)), Party.CALLER)
+        for _ in range(draw(st.integers(1, 2)) if answered else 0))
+    callback = draw(st.booleans()) and outcome is not CallOutcome.OVERFLOWED
+    return CallRecord(
+        f"c{draw(st.integers())}", "q", "q", "", queued, (), queued + wait if answered else None,
+        "a1" if answered else None, None, None, 0, handlings, queued + wait + 60, None,
+        draw(st.booleans()), "139" if callback else None, None, None,
+        draw(st.none() | st.booleans()) if answered else None,
+        None, draw(st.none() | st.booleans()) if answered else None, outcome, 10.0, 5.0)
+
+
+@given(st.lists(call_records(), max_size=40))
+def test_metrics_stay_in_bounds_and_add_up(records: list[CallRecord]) -> None:
+    m = compute(records)
+    assert m.offered == len(records)
+    assert m.answered_within <= m.answered <= m.offered
+    assert m.short_abandoned + m.abandoned + m.overflowed + m.answered <= m.offered
+    for rate in (m.answer_rate, m.service_level, m.service_level_abandons, m.abandon_rate,
+                 m.fcr, m.satisfaction):
+        assert rate is None or 0.0 <= rate <= 1.0
+    if m.service_level is not None and m.service_level_abandons is not None:
+        assert m.service_level_abandons <= m.service_level  # abandons only ever lower it
+    per_hour = by_interval(records, 3600.0)
+    assert sum(x.offered for x in per_hour.values()) == m.offered
+    assert sum(x.answered_within for x in per_hour.values()) == m.answered_within
