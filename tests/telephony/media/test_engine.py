@@ -60,7 +60,7 @@ async def test_a_wav_prompt_paced_by_the_engine_arrives_intact_at_a_plain_socket
         assert result.snr_db >= 30
         assert result.overlap == prompt.size
         # The statistics bench/ prints are there (their values are for bench/, not tests).
-        assert summary.packets == session.stats.packets_sent > 50
+        assert summary.packets == session.stats.packets_sent >= 50
     finally:
         receiver.close()
 
