@@ -53,8 +53,9 @@ _FINAL: Final = object()  # marks the end of a client transaction's response str
 class ServerTransactionHandle:
     """One incoming request as the TU sees it."""
 
-    def __init__(self, endpoint: SipEndpoint, request: SipRequest, source: Peer,
-                 key: TransactionKey | None) -> None:
+    def __init__(
+        self, endpoint: SipEndpoint, request: SipRequest, source: Peer, key: TransactionKey | None
+    ) -> None:
         self.endpoint = endpoint
         self.request = request
         self.source = source
@@ -105,8 +106,9 @@ class ServerTransactionHandle:
 class ClientTransaction:
     """A request we sent; iterate its responses or await the final one."""
 
-    def __init__(self, endpoint: SipEndpoint, request: SipRequest, destination: Peer,
-                 key: TransactionKey) -> None:
+    def __init__(
+        self, endpoint: SipEndpoint, request: SipRequest, destination: Peer, key: TransactionKey
+    ) -> None:
         self.endpoint = endpoint
         self.request = request
         self.destination = destination
@@ -180,8 +182,9 @@ class SipEndpoint:
 
     # --- addresses ------------------------------------------------------------------------
 
-    def local_address(self, transport: TransportKind | str = TransportKind.UDP,
-                      *, ipv6: bool | None = None) -> Peer:
+    def local_address(
+        self, transport: TransportKind | str = TransportKind.UDP, *, ipv6: bool | None = None
+    ) -> Peer:
         """The bound address of the first transport of this kind (and family if given)."""
         kind = TransportKind(transport.lower()) if isinstance(transport, str) else transport
         for t in self._transports:
@@ -192,8 +195,10 @@ class SipEndpoint:
     def via_for(self, destination: Peer) -> str:
         """A Via value with a fresh branch and rport for a request to ``destination``."""
         local = self._transport_for(destination).local
-        return (f"SIP/2.0/{local.transport.via_name} {local.host_for_uri}:{local.port}"
-                f";branch={new_branch()};rport")
+        return (
+            f"SIP/2.0/{local.transport.via_name} {local.host_for_uri}:{local.port}"
+            f";branch={new_branch()};rport"
+        )
 
     def _transport_for(self, destination: Peer) -> UdpTransport | TcpTransport:
         v6 = ":" in destination.host
@@ -304,8 +309,12 @@ class SipEndpoint:
                     client._queue.put_nowait(_FINAL)
             elif isinstance(out, MessageRejected):
                 self.rejected += 1
-                log.info("rejected SIP message from %s (%s): %s", out.source,
-                         out.status or "dropped", out.reason)
+                log.info(
+                    "rejected SIP message from %s (%s): %s",
+                    out.source,
+                    out.status or "dropped",
+                    out.reason,
+                )
             elif isinstance(out, StrayResponse):
                 log.debug("stray %s response from %s", out.response.status, out.source)
         self._reschedule()

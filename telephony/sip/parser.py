@@ -35,8 +35,13 @@ _VERSION_RE: Final = re.compile(r"SIP/[0-9]+\.[0-9]+", re.IGNORECASE)
 
 # RFC 3261 §8.1.1 mandatory request headers; Max-Forwards is deliberately absent from this
 # list: old UAs omit it and §16.6 lets a proxy add it; `max_forwards` is then None.
-_REQUIRED: Final = (("via", "Via"), ("from", "From"), ("to", "To"), ("call-id", "Call-ID"),
-                    ("cseq", "CSeq"))
+_REQUIRED: Final = (
+    ("via", "Via"),
+    ("from", "From"),
+    ("to", "To"),
+    ("call-id", "Call-ID"),
+    ("cseq", "CSeq"),
+)
 # Headers the parser reads while splitting lines; all but Via may appear only once.
 _TRACKED: Final = frozenset(
     {"via", "from", "to", "call-id", "cseq", "max-forwards", "content-type", "content-length"}

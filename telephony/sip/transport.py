@@ -38,8 +38,9 @@ class SipTransport(Protocol):
     @property
     def local(self) -> Peer: ...
 
-    def send(self, data: bytes, destination: Peer, on_error: DeliveryFailed | None = None) -> None:
-        ...
+    def send(
+        self, data: bytes, destination: Peer, on_error: DeliveryFailed | None = None
+    ) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -212,8 +213,11 @@ class TcpTransport:
 
         def deliver(t: asyncio.Task[_TcpConnection]) -> None:
             if t.cancelled() or t.exception() is not None:
-                log.debug("SIP TCP connect to %s failed: %r", destination,
-                          None if t.cancelled() else t.exception())
+                log.debug(
+                    "SIP TCP connect to %s failed: %r",
+                    destination,
+                    None if t.cancelled() else t.exception(),
+                )
                 if on_error is not None:
                     on_error()
                 return

@@ -163,8 +163,9 @@ class TransactionLayer:
 
     def _auto_answer(self, tx: _Tx, status: int, now: float) -> list[Output]:
         response = make_response(tx.request, status, to_tag=new_tag())
-        return self._fire(tx, _classify_response(tx.kind, status, from_tu=True), now,
-                          response=response)
+        return self._fire(
+            tx, _classify_response(tx.kind, status, from_tu=True), now, response=response
+        )
 
     def _cancel(self, tx: _Tx, cancel: SipRequest, now: float) -> list[Output]:
         """§9.2: answer the CANCEL; 487 the INVITE if still Proceeding; tell the TU."""
@@ -192,9 +193,9 @@ class TransactionLayer:
 
     # --- TU input -------------------------------------------------------------------------
 
-    def send_request(self, request: SipRequest, destination: Peer, now: float) -> tuple[
-        TransactionKey, list[Output]
-    ]:
+    def send_request(
+        self, request: SipRequest, destination: Peer, now: float
+    ) -> tuple[TransactionKey, list[Output]]:
         """Start a client transaction. The request must carry its top Via with a branch."""
         if request.method == "ACK":
             raise LocalSipError("ACK is not sent in a transaction; use send_stateless")
@@ -258,8 +259,9 @@ class TransactionLayer:
 
     # --- machinery ------------------------------------------------------------------------
 
-    def _new(self, kind: TxKind, key: TransactionKey, request: SipRequest, peer: Peer,
-             now: float) -> _Tx:
+    def _new(
+        self, kind: TxKind, key: TransactionKey, request: SipRequest, peer: Peer, now: float
+    ) -> _Tx:
         tx = _Tx(kind, key, request, peer)
         (self._server if _is_server(kind) else self._client)[key] = tx
         self._enter(tx, INITIAL_STATE[kind], now)
