@@ -22,7 +22,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from typing import Final
 
 from telephony.sip.address import DEFAULT_PORTS, Peer, TransportKind
-from telephony.sip.errors import LocalSipError, TransactionTimeout, TransportFailure
+from telephony.sip.errors import (
+    LocalSipError,
+    RemoteSipError,
+    TransactionTimeout,
+    TransportFailure,
+)
 from telephony.sip.message import SipRequest, SipResponse, make_response, new_branch, new_tag
 from telephony.sip.timers import TimerConfig
 from telephony.sip.transaction import (
@@ -174,7 +179,9 @@ class SipEndpoint:
         self = cls(handler, timers or TimerConfig())
         try:
             for kind, host, port in bind:
-                self._transports.append(await create_transport(kind, host, port, self._receive))
+                self._transports.append(
+                    await create_transport(kind, host, port, self._receive, self._stream_error)
+                )
         except BaseException:
             await self.close()
             raise
@@ -241,6 +248,9 @@ class SipEndpoint:
 
     def _receive(self, data: bytes, source: Peer) -> None:
         self._process(self.layer.receive_data(data, source, self._loop.time()))
+
+    def _stream_error(self, data: bytes, source: Peer, error: RemoteSipError) -> None:
+        self._process(self.layer.reject(data, source, error))
 
     def _respond(self, handle: ServerTransactionHandle, response: SipResponse) -> None:
         assert handle.key is not None

@@ -307,6 +307,11 @@ class StreamFramer:
     def buffered(self) -> int:
         return len(self._buf)
 
+    @property
+    def pending(self) -> bytes:
+        """The bytes not yet framed (after an error: the offending message, to answer it)."""
+        return bytes(self._buf)
+
     def _next(self) -> bytes | None:
         buf = self._buf
         if self._header_end < 0:

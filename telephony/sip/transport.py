@@ -21,6 +21,7 @@ __all__ = [
     "DeliveryFailed",
     "MessageCallback",
     "SipTransport",
+    "StreamErrorCallback",
     "TcpTransport",
     "UdpTransport",
     "create_transport",
@@ -29,6 +30,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MessageCallback = Callable[[bytes, Peer], None]
+# Called with the unframeable bytes before a stream is closed, so they can be answered.
+StreamErrorCallback = Callable[[bytes, Peer, RemoteSipError], None]
 DeliveryFailed = Callable[[], None]
 
 
@@ -129,7 +132,13 @@ class _TcpConnection(asyncio.Protocol):
         except RemoteSipError as exc:
             # Framing is lost: nothing after this point can be trusted (§18.3). Close.
             log.info("closing SIP TCP connection from %s: %s", self.peer, exc.reason)
-            self.transport.close()
+            on_error = self._owner._on_stream_error
+            if on_error is not None:
+                try:
+                    on_error(self._framer.pending, self.peer, exc)
+                except Exception:
+                    log.exception("SIP TCP stream error handler failed for %s", self.peer)
+            self.transport.close()  # flushes what the handler wrote first
             return
         for frame in frames:
             try:
@@ -154,16 +163,25 @@ class TcpTransport:
 
     kind = TransportKind.TCP
 
-    def __init__(self, on_message: MessageCallback) -> None:
+    def __init__(
+        self, on_message: MessageCallback, on_stream_error: StreamErrorCallback | None = None
+    ) -> None:
         self._on_message = on_message
+        self._on_stream_error = on_stream_error
         self._server: asyncio.Server | None = None
         self._local: Peer | None = None
         self._connections: dict[tuple[str, int], _TcpConnection] = {}
         self._connecting: dict[tuple[str, int], asyncio.Task[_TcpConnection]] = {}
 
     @classmethod
-    async def bind(cls, host: str, port: int, on_message: MessageCallback) -> TcpTransport:
-        self = cls(on_message)
+    async def bind(
+        cls,
+        host: str,
+        port: int,
+        on_message: MessageCallback,
+        on_stream_error: StreamErrorCallback | None = None,
+    ) -> TcpTransport:
+        self = cls(on_message, on_stream_error)
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
             lambda: _TcpConnection(self), host=host, port=port, reuse_address=True
@@ -246,12 +264,16 @@ class TcpTransport:
 
 
 async def create_transport(
-    kind: TransportKind | str, host: str, port: int, on_message: MessageCallback
+    kind: TransportKind | str,
+    host: str,
+    port: int,
+    on_message: MessageCallback,
+    on_stream_error: StreamErrorCallback | None = None,
 ) -> UdpTransport | TcpTransport:
     """Bind a transport of ``kind`` on ``host``:``port`` (0 picks a free port)."""
     kind = TransportKind(kind.lower()) if isinstance(kind, str) else kind
     if kind is TransportKind.UDP:
         return await UdpTransport.bind(host, port, on_message)
     if kind is TransportKind.TCP:
-        return await TcpTransport.bind(host, port, on_message)
+        return await TcpTransport.bind(host, port, on_message, on_stream_error)
     raise LocalSipError(f"transport {kind.value} is not available yet (TLS needs certificates)")

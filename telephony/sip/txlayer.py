@@ -98,7 +98,7 @@ class TransactionLayer:
         try:
             message = parse_message(data)
         except RemoteSipError as exc:
-            return self._reject(data, source, exc)
+            return self.reject(data, source, exc)
         return self.receive(message, source, now)
 
     def receive(self, message: SipRequest | SipResponse, source: Peer, now: float) -> list[Output]:
@@ -106,7 +106,8 @@ class TransactionLayer:
             return self._receive_response(message, source, now)
         return self._receive_request(message, source, now)
 
-    def _reject(self, data: bytes, source: Peer, exc: RemoteSipError) -> list[Output]:
+    def reject(self, data: bytes, source: Peer, exc: RemoteSipError) -> list[Output]:
+        """Answer unusable ``data`` with ``exc.status_hint`` if a response can be routed."""
         salvaged = salvage_headers(data)
         if salvaged is None:
             return [MessageRejected(source, exc.reason, None)]

@@ -325,3 +325,21 @@ async def test_every_hostile_fixture_gets_its_answer_over_udp_then_a_call_still_
     invite = SipRequest(invite.method, invite.uri, invite.headers.with_added("Subject", "answer"))
     final = await asyncio.wait_for(client.send_request(invite, target).final_response(), 5)
     assert final.status == 200
+
+
+@pytest.mark.parametrize("pair", FAMILIES[:1], indirect=True)
+async def test_tcp_request_without_content_length_gets_400_then_the_connection_closes(pair) -> None:
+    _, server, _ = pair
+    target = server.local_address("tcp")
+    reader, writer = await asyncio.open_connection(target.host, target.port)
+    writer.write(
+        b"OPTIONS sip:svc@127.0.0.1 SIP/2.0\r\n"
+        b"Via: SIP/2.0/TCP 127.0.0.1:5070;branch=z9hG4bKnocl\r\n"
+        b"From: <sip:c@x>;tag=1\r\nTo: <sip:svc@x>\r\nCall-ID: nocl\r\nCSeq: 1 OPTIONS\r\n\r\n"
+    )
+    await writer.drain()
+    data = await asyncio.wait_for(reader.read(), 5)  # everything until the server closes
+    writer.close()
+    response = parse_message(data)
+    assert response.status == 400
+    assert "Content-Length is mandatory" in (response.headers.get("Warning") or "")
