@@ -213,7 +213,7 @@ class CallLeg:
         method = request.method
         if method == Method.BYE:
             await handle.respond(200)
-            self._finish(Side.REMOTE, EndReason.BYE)
+            await self._remote_bye()
         elif method in (Method.INVITE, Method.UPDATE):
             await self._on_reoffer(handle, dialog)
         elif method == Method.INFO:
@@ -222,6 +222,9 @@ class CallLeg:
             await handle.respond(200, headers=[("Allow", ALLOW), ("Accept", ACCEPT)])
         else:
             await handle.respond(405, headers=[("Allow", ALLOW)])
+
+    async def _remote_bye(self) -> None:
+        self._finish(Side.REMOTE, EndReason.BYE)
 
     async def _on_reoffer(self, handle: ServerTransactionHandle, dialog: Dialog) -> None:
         """re-INVITE or UPDATE: hold (sendonly/inactive), resume, or new address (RFC 3264 §8)."""

@@ -292,8 +292,8 @@ class DigestAuthenticator:
     algorithms: tuple[DigestAlgorithm, ...] = DEFAULT_ALGORITHMS
     nonce_lifetime: float = DEFAULT_NONCE_LIFETIME
     allow_no_qop: bool = False
-    _last_nc: dict[str, int] = field(default_factory=dict)
-    _nonce_time: dict[str, float] = field(default_factory=dict)
+    _last_nc: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    _nonce_time: dict[str, float] = field(default_factory=dict, init=False, repr=False)
 
     def new_nonce(self, now: float) -> str:
         stamp = f"{int(now * 1000):x}"

@@ -106,7 +106,7 @@ class BindingsChanged:
 class BindingStore:
     """AOR → bindings; every method takes `now` and drops what expired before it."""
 
-    _by_aor: dict[str, tuple[Binding, ...]] = field(default_factory=dict)
+    _by_aor: dict[str, tuple[Binding, ...]] = field(default_factory=dict, init=False)
 
     def lookup(self, aor: str, now: float) -> tuple[Binding, ...]:
         """Live bindings, best first: highest q, then most recently registered."""

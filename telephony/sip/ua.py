@@ -46,7 +46,13 @@ from telephony.sip.digest import (
     choose_challenge,
 )
 from telephony.sip.endpoint import ClientTransaction, ServerTransactionHandle
-from telephony.sip.errors import RemoteSipError, SipError, TransactionTimeout, TransportFailure
+from telephony.sip.errors import (
+    LocalSipError,
+    RemoteSipError,
+    SipError,
+    TransactionTimeout,
+    TransportFailure,
+)
 from telephony.sip.message import Headers, Method, SipRequest, SipResponse, new_tag
 from telephony.sip.transaction import make_cancel
 from telephony.sip.uri import NameAddr, SipUri
@@ -135,7 +141,13 @@ class InboundCall(CallLeg):
             ("Allow", ALLOW),
             ("Content-Type", SDP_CONTENT_TYPE),
         ]
-        await self.handle.respond(200, to_tag=self.local_tag, headers=headers, body=body)
+        try:
+            await self.handle.respond(200, to_tag=self.local_tag, headers=headers, body=body)
+        except LocalSipError:
+            # A CANCEL got there first: the transaction layer already answered 487.
+            dialog.handle(DialogEvent.FAILED)
+            self._finish(Side.REMOTE, EndReason.CANCELLED, 487)
+            raise CallStateError(CallState.ENDED, CallStep.ANSWER) from None
         dialog.handle(DialogEvent.ANSWERED)
         dialog.remote_request_answered(self.request)
         if negotiated is not None and self.offer is not None:
@@ -192,6 +204,13 @@ class InboundCall(CallLeg):
             await self.reject(480)
         else:
             await super().hangup()
+
+    async def _remote_bye(self) -> None:
+        if self.state in (CallState.NEW, CallState.RINGING) and not self.handle.final_sent:
+            # RFC 3261 §15.1.2: a BYE in an early dialog ends the INVITE with 487.
+            with contextlib.suppress(LocalSipError):
+                await self.handle.respond(487, to_tag=self.local_tag)
+        await super()._remote_bye()
 
 
 class OutboundCall(CallLeg):

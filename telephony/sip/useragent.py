@@ -189,8 +189,7 @@ class UserAgent:
             await handle.respond(exc.status_hint, exc.reason[:80], headers=extra)
             return
         call = InboundCall(self, handle, offer)
-        self._calls.add(call)
-        await handle.respond(100)
+        self._calls.add(call)  # (the transaction layer has already sent 100 Trying)
         if self._on_incoming is None:
             self.incoming.put_nowait(call)
             return

@@ -456,3 +456,38 @@ async def test_update_with_sendonly_offer_is_answered_recvonly(service: UserAgen
         assert await next_of(call, CallEnded) == CallEnded(Side.REMOTE, EndReason.BYE)
     finally:
         sock.close()
+
+
+async def test_bye_in_early_dialog_ends_invite_with_487(service: UserAgent) -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    local = service.local_address()
+    try:
+        port = sock.getsockname()[1]
+        invite = request_text("INVITE", service, extra="Content-Type: application/sdp\r\n",
+                              body=OFFER).replace("127.0.0.1:9", f"127.0.0.1:{port}")
+        await loop.sock_sendto(sock, invite.encode(), (local.host, local.port))
+        call = await incoming(service)
+        await call.ring()
+        ringing: SipResponse | None = None
+        while ringing is None:
+            msg = parse_message(await asyncio.wait_for(loop.sock_recv(sock, 65535), STEP))
+            if isinstance(msg, SipResponse) and msg.status == 180:
+                ringing = msg
+        bye = (f"BYE sip:hotline@127.0.0.1:{local.port} SIP/2.0\r\n"
+               f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-ebye\r\n"
+               f"From: <sip:raw@127.0.0.1>;tag=raw1\r\nTo: {ringing.headers.get('To')}\r\n"
+               "Call-ID: raw-INVITE\r\nCSeq: 2 BYE\r\nMax-Forwards: 70\r\n"
+               "Content-Length: 0\r\n\r\n")
+        await loop.sock_sendto(sock, bye.encode(), (local.host, local.port))
+        finals: dict[str, int] = {}
+        while len(finals) < 2:
+            msg = parse_message(await asyncio.wait_for(loop.sock_recv(sock, 65535), STEP))
+            if isinstance(msg, SipResponse) and msg.status >= 200:
+                finals[msg.cseq.method] = msg.status
+        assert finals == {"BYE": 200, "INVITE": 487}
+        assert await next_of(call, CallEnded) == CallEnded(Side.REMOTE, EndReason.BYE)
+    finally:
+        sock.close()
