@@ -292,3 +292,18 @@ def test_fuzz_mutated_messages_parse_or_raise_remote_error(data: st.DataObject) 
         return
     # Whatever parses must also serialise and parse back to itself.
     assert parse_message(msg.serialize()) == msg
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(requests(), min_size=1, max_size=4), st.data())
+def test_framer_gives_the_same_messages_however_the_stream_is_cut(
+    messages: list[SipRequest], data: st.DataObject
+) -> None:
+    stream = b"".join(b"\r\n\r\n" * data.draw(st.integers(0, 1)) + m.serialize() for m in messages)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=10)))
+    framer = StreamFramer()
+    frames: list[bytes] = []
+    for start, end in zip([0, *cuts], [*cuts, len(stream)], strict=True):
+        frames += framer.feed(stream[start:end])
+    assert [parse_message(f) for f in frames] == messages
+    assert framer.buffered == 0
