@@ -363,3 +363,42 @@ def test_agent_hanging_up_a_callback_still_dialling_fails_it() -> None:
     h.tick(120.0)
     assert h.record("c1").callback_outcome is CallbackOutcome.FAILED
     assert h.engine.agent_status("a1").state is AgentState.READY
+
+
+def test_blind_transfer_to_an_agent_who_does_not_answer_returns_to_the_queue() -> None:
+    h = tiered()
+    h.login_ready("jr")
+    h.do("call_arrived", "c1", "help", 1.0, skill="billing")
+    h.do("offer_answered", "c1", "jr", 3.0)
+    h.do("agent_login", "sr", 4.0, ready=True)
+    h.do("transfer", "c1", 10.0, to_agent="sr")
+    h.tick(25.0)  # sr's ring times out; jr is still in wrap-up, nobody else is ready
+    (failed,) = h.of(TransferFailed)
+    assert (failed.from_agent, failed.to_agent) == ("jr", "sr")
+    assert h.engine.call_state("c1") in (CallState.WAITING, CallState.RINGING)
+    # sr missed once and is ready again behind nobody: it is rung again for the caller
+    assert h.rung()[-1] == ("c1", "sr")
+
+
+def test_caller_hanging_up_during_an_attended_transfer_frees_both_agents() -> None:
+    h = tiered()
+    h.login_ready("jr")
+    h.do("call_arrived", "c1", "help", 1.0, skill="billing")
+    h.do("offer_answered", "c1", "jr", 3.0)
+    h.do("agent_login", "sr", 4.0, ready=True)
+    h.do("transfer", "c1", 10.0, to_agent="sr", attended=True)
+    out = h.do("call_ended", "c1", 12.0, Party.CALLER)
+    assert StopRinging("c1", "sr") in out and ReleaseAgent("c1", "jr") in out
+    assert h.engine.agent_status("sr").state is AgentState.READY
+    assert h.engine.agent_status("jr").state is AgentState.WRAPUP
+
+
+def test_transfer_from_hold_takes_the_caller_off_hold_first() -> None:
+    h = tiered()
+    h.login_ready("sr", "sr2")
+    h.do("call_arrived", "c1", "help", 1.0, skill="billing")
+    h.do("offer_answered", "c1", "sr", 3.0)
+    h.do("hold", "c1", "asking a colleague", 5.0)
+    out = h.do("transfer", "c1", 9.0, to_agent="sr2")
+    assert out[0] == StopMusicOnHold("c1")
+    assert h.of(HoldEnded)[0].duration == 4.0

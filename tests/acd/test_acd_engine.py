@@ -434,3 +434,14 @@ def test_phone_free_does_not_end_a_pause_the_agent_chose(general: Harness) -> No
     h.do("agent_phone_busy", "a1", 2.0)
     h.do("agent_phone_free", "a1", 3.0)
     assert h.engine.agent_status("a1").reason == "lunch"
+
+
+def test_max_wait_reached_while_ringing_overflows_when_that_offer_fails() -> None:
+    q = QueueConfig("main", max_wait=20.0, overflow_target="voicemail")
+    h = make_harness([q], agents_in("main", 1))
+    h.do("call_arrived", "c1", "main", 0.0)
+    h.do("agent_login", "a1", 10.0, ready=True)  # rung at 10 s, ring timeout at 25 s
+    assert h.tick(20.0) == []  # max wait is reached while a1 rings: no overflow yet
+    fired = h.tick(25.0)
+    assert fired == [StopRinging("c1", "a1"), OverflowCall("c1", "voicemail", True)]
+    assert h.record("c1").outcome.value == "overflowed"
