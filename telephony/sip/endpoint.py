@@ -236,8 +236,16 @@ class SipEndpoint:
         self._send(Send(message.serialize(), destination, message))
 
     async def close(self) -> None:
+        """Stop timers and handler tasks, fail pending client transactions, close sockets."""
         if self._timer is not None:
             self._timer.cancel()
+        for client in self._clients.values():
+            client._queue.put_nowait(TransportFailure("the SIP endpoint was closed"))
+        self._clients.clear()
+        for _, owner in self._acks.values():
+            if owner._ack is not None and not owner._ack.done():
+                owner._ack.set_result(None)
+        self._acks.clear()
         for task in list(self._tasks):
             task.cancel()
         for t in self._transports:

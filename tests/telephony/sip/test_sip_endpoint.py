@@ -11,7 +11,7 @@ import pytest
 
 from telephony.sip.address import Peer, TransportKind
 from telephony.sip.endpoint import ServerTransactionHandle, SipEndpoint
-from telephony.sip.errors import TransactionTimeout
+from telephony.sip.errors import TransactionTimeout, TransportFailure
 from telephony.sip.message import Headers, SipRequest, new_call_id, new_tag
 from telephony.sip.parser import parse_message
 from telephony.sip.timers import TimerConfig
@@ -343,3 +343,14 @@ async def test_tcp_request_without_content_length_gets_400_then_the_connection_c
     response = parse_message(data)
     assert response.status == 400
     assert "Content-Length is mandatory" in (response.headers.get("Warning") or "")
+
+
+async def test_closing_the_endpoint_fails_pending_client_transactions() -> None:
+    endpoint = await SipEndpoint.start([("udp", "127.0.0.1", 0)], handler=lambda h: None)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        target = Peer(TransportKind.UDP, "127.0.0.1", silent.getsockname()[1])
+        tx = endpoint.send_request(request("OPTIONS", target), target)
+        await endpoint.close()
+        with pytest.raises(TransportFailure, match="closed"):
+            await asyncio.wait_for(tx.final_response(), 5)
