@@ -91,7 +91,8 @@ class InboundCall(CallLeg):
 
     def _ensure_dialog(self) -> Dialog:
         if self.dialog is None:
-            contact = self._ua.local_contact(self.handle.source.transport)
+            source = self.handle.source
+            contact = self._ua.local_contact(source.transport, toward=source.host)
             self.dialog = Dialog.as_uas(self.request, local_tag=self.local_tag,
                                         local_contact=contact)
             self._ua.remember_dialog(self.dialog, self)
@@ -256,7 +257,8 @@ class OutboundCall(CallLeg):
     def _build_invite(self, cseq: int, auth: Iterable[tuple[str, str]] = ()) -> SipRequest:
         if self._offer_sdp is None:
             self._offer_sdp = self._offer()
-        contact = self._ua.local_contact(self.destination.transport)
+        contact = self._ua.local_contact(self.destination.transport,
+                                         toward=self.destination.host)
         items = [
             ("Via", str(self._via(self.destination))),
             ("Max-Forwards", "70"),

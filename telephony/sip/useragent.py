@@ -99,15 +99,24 @@ class UserAgent:
     def local_address(self, transport: TransportKind = TransportKind.UDP) -> Peer:
         return self.endpoint.local_address(transport)
 
-    def local_contact(self, transport: TransportKind = TransportKind.UDP) -> NameAddr:
-        local = self.endpoint.local_address(transport)
+    def local_contact(
+        self, transport: TransportKind = TransportKind.UDP, *, toward: str | None = None
+    ) -> NameAddr:
+        """Our Contact for messages on `transport`, in the address family of host `toward`."""
+        ipv6 = None if toward is None else ":" in toward
+        local = self.endpoint.local_address(transport, ipv6=ipv6)
         params: tuple[tuple[str, str | None], ...] = ()
         if transport is not TransportKind.UDP:
             params = (("transport", transport.value),)
         return NameAddr(SipUri("sip", self.user, local.host_for_uri, local.port, params))
 
-    def identity(self) -> NameAddr:
-        host = self.domain or self.local_address().host_for_uri
+    def identity(self, toward: Peer | None = None) -> NameAddr:
+        """Our From address: the configured domain, else our address toward that peer."""
+        if self.domain is not None:
+            return NameAddr(SipUri("sip", self.user, self.domain))
+        kind = toward.transport if toward is not None else TransportKind.UDP
+        ipv6 = None if toward is None else ":" in toward.host
+        host = self.endpoint.local_address(kind, ipv6=ipv6).host_for_uri
         return NameAddr(SipUri("sip", self.user, host))
 
     async def close(self) -> None:
@@ -212,17 +221,18 @@ class UserAgent:
         extra_headers: Iterable[tuple[str, str]] = (),
     ) -> OutboundCall:
         """Place a call to `target` (sent to `destination`, default: the URI's host/port)."""
+        destination = destination or peer_for_uri(target)
         leg = OutboundCall(
             self,
             request_uri=target,
             to=to or NameAddr(target.with_params()),
-            from_=from_ or self.identity(),
-            destination=destination or peer_for_uri(target),
+            from_=from_ or self.identity(destination),
+            destination=destination,
             local_media=local_media,
             credentials=credentials,
             ring_timeout=ring_timeout,
             extra_headers=extra_headers,
-            call_id=new_call_id(self.local_address().host_for_uri),
+            call_id=new_call_id(),
         )
         self._calls.add(leg)
         leg.start()

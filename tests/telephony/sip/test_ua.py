@@ -11,6 +11,7 @@ import pytest
 
 from telephony.media.dtmf import DtmfSource
 from telephony.sdp import PCMA, PCMU, Direction, LocalMedia, NoCommonCodec
+from telephony.sip.address import TransportKind
 from telephony.sip.call_events import (
     CallAnswered,
     CallConfirmed,
@@ -491,3 +492,41 @@ async def test_bye_in_early_dialog_ends_invite_with_487(service: UserAgent) -> N
         assert await next_of(call, CallEnded) == CallEnded(Side.REMOTE, EndReason.BYE)
     finally:
         sock.close()
+
+
+def _has_ipv6() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize(
+    ("host", "kind"),
+    [
+        pytest.param("127.0.0.1", "tcp", id="tcp"),
+        pytest.param("::1", "udp", id="ipv6-udp",
+                     marks=pytest.mark.skipif(not _has_ipv6(), reason="no IPv6 loopback")),
+    ],
+)
+async def test_call_over_tcp_and_ipv6(host: str, kind: str) -> None:
+    service = await UserAgent.start([(kind, host, 0)], timers=FAST)
+    phone = await UserAgent.start([(kind, host, 0)], timers=FAST, user="phone")
+    try:
+        transport = TransportKind(kind)
+        local = service.local_address(transport)
+        suffix = ";transport=tcp" if kind == "tcp" else ""
+        target = SipUri.parse(f"sip:1000@{local.host_for_uri}:{local.port}{suffix}")
+        out = phone.call(target, local_media=LocalMedia(address=host, port=40000))
+        call = await incoming(service)
+        negotiated = await call.answer(LocalMedia(address=host, port=30000))
+        assert negotiated is not None and negotiated.remote_address == host
+        await next_of(out, CallConfirmed)
+        await next_of(call, CallConfirmed)
+        await call.hangup()  # BYE goes to the phone's Contact over the same transport
+        assert await next_of(out, CallEnded) == CallEnded(Side.REMOTE, EndReason.BYE)
+    finally:
+        await phone.close()
+        await service.close()
