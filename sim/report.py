@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.experiment import Experiment
-from sim.stats import HISTOGRAM_BIN, Figures, IntervalCounters, merge
+from sim.stats import HISTOGRAM_BIN, Figures, IntervalCounters, pool
 
 FIGURE_FIELDS = tuple(f.name for f in fields(Figures))
 
@@ -36,11 +36,11 @@ def pooled_intervals(experiment: Experiment) -> list[Figures]:
     for run in experiment.runs:
         for counters in run.counters:
             by_start.setdefault(counters.start, []).append(counters)
-    return [merge(group).figures() for _, group in sorted(by_start.items())]
+    return [pool(group).figures() for _, group in sorted(by_start.items())]
 
 
 def pooled_total(experiment: Experiment) -> Figures:
-    return merge([run.total_counters for run in experiment.runs]).figures()
+    return pool([run.total_counters for run in experiment.runs]).figures()
 
 
 def _clean(value: Any) -> Any:
@@ -156,6 +156,13 @@ def write_plot(
     queue_ax.step(
         hours, steps([float(f.max_queue) for f in intervals]), where="post", label="most waiting"
     )
+    queue_ax.step(
+        hours,
+        steps([f.agents_on_duty for f in intervals]),
+        where="post",
+        linestyle=":",
+        label="agents on duty",
+    )
     offered_ax = queue_ax.twinx()
     offered_ax.step(
         hours,
@@ -169,7 +176,7 @@ def write_plot(
     queue_ax.set_xlabel("time of the simulated day")
     queue_ax.xaxis.set_major_formatter(hour_labels)
     level_ax.xaxis.set_major_formatter(hour_labels)
-    queue_ax.set_ylabel("callers waiting")
+    queue_ax.set_ylabel("callers waiting, agents")
     queue_ax.set_title("Queue over the day")
     queue_ax.legend(loc="upper left", fontsize="small")
 

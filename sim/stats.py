@@ -52,6 +52,7 @@ class IntervalCounters:
     on_duty_seconds: float = 0.0
     queue_area: float = 0.0  # ∫ callers waiting dt
     max_queue: int = 0
+    runs: int = 1  # > 1 when the same interval of several replications is pooled
 
     def add(self, other: IntervalCounters) -> None:
         for name in (
@@ -79,7 +80,7 @@ class IntervalCounters:
         offered = self.offered
         counted = answered + self.abandoned
         asked = offered - self.short_abandoned
-        span = self.end - self.start
+        span = (self.end - self.start) * self.runs  # time-averages are per run
         return Figures(
             start=self.start,
             end=self.end,
@@ -101,15 +102,24 @@ class IntervalCounters:
             ),
             mean_queue=self.queue_area / span if span > 0 else math.nan,
             max_queue=self.max_queue,
+            agents_on_duty=self.on_duty_seconds / span if span > 0 else math.nan,
         )
 
 
 def merge(counters: Sequence[IntervalCounters]) -> IntervalCounters:
-    """New counters covering all of ``counters`` (consecutive intervals, or replications)."""
+    """New counters covering consecutive intervals of one run."""
     first = counters[0]
     total = IntervalCounters(start=first.start, end=first.end)
     for c in counters:
         total.add(c)
+    return total
+
+
+def pool(counters: Sequence[IntervalCounters]) -> IntervalCounters:
+    """New counters for the same span in several independent runs: counts add up, and
+    time-averages (queue, agents on duty) are taken per run."""
+    total = merge(counters)
+    total.runs = sum(c.runs for c in counters)
     return total
 
 
@@ -135,6 +145,7 @@ class Figures:
     occupancy: float
     mean_queue: float
     max_queue: int
+    agents_on_duty: float  # mean number of agents on duty (roster, breaks excluded)
 
 
 @dataclass(slots=True)

@@ -82,7 +82,11 @@ def test_sim_writes_json_csv_and_png_for_a_profile(tmp_path: Path) -> None:
     doc = json.loads(paths["json"].read_text(encoding="utf-8"))
     assert doc["runs"] == 3 and doc["seeds"] == [9, 10, 11]
     assert [i["start_label"] for i in doc["intervals"]] == ["09:00", "09:15", "09:30"]
+    for interval in doc["intervals"]:  # pooled over runs, time-averages stay per run
+        assert interval["agents_on_duty"] == pytest.approx(6.0)
+        assert interval["mean_queue"] <= interval["max_queue"]
     total = doc["total"]
+    assert total["agents_on_duty"] == pytest.approx(6.0)
     assert total["offered"] == sum(i["offered"] for i in doc["intervals"])
     assert total["answered"] + total["abandoned"] + total["short_abandoned"] == total["offered"]
     assert sum(doc["wait_histogram"]["answered"]) == total["answered"]
