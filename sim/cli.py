@@ -75,7 +75,7 @@ def _staff_parser() -> argparse.ArgumentParser:
     p.add_argument("--short-abandon", type=float, default=DEFAULT_SHORT_ABANDON)
     p.add_argument("--service-level", type=float, help="target fraction, e.g. 0.8")
     p.add_argument(
-        "--offered-definition",
+        "--count-abandons",
         action="store_true",
         help="target the service level over answered + abandoned (SPEC-Q2)",
     )
@@ -124,7 +124,7 @@ def _target(args: argparse.Namespace) -> StaffingTarget | None:
         return None
     return StaffingTarget(
         service_level=args.service_level,
-        offered_definition=args.offered_definition,
+        count_abandons=args.count_abandons,
         asa=args.asa,
         abandon=args.abandon,
         max_occupancy=args.max_occupancy,

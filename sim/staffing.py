@@ -290,7 +290,7 @@ class StaffingTarget:
     """Every given bound must hold; the smallest number of agents that meets them all wins."""
 
     service_level: float | None = None  # e.g. 0.8: 80 % answered within the threshold
-    offered_definition: bool = False  # use service_level_abandons instead of service_level
+    count_abandons: bool = False  # use service_level_abandons instead of service_level
     asa: float | None = None  # seconds
     abandon: float | None = None  # e.g. 0.05
     max_occupancy: float | None = None  # e.g. 0.85
@@ -311,7 +311,7 @@ class StaffingTarget:
             raise StaffingError("give at least one target: service level, ASA, abandon rate")
 
     def met_by(self, result: QueueFigures) -> bool:
-        level = result.service_level_abandons if self.offered_definition else result.service_level
+        level = result.service_level_abandons if self.count_abandons else result.service_level
         return (
             (self.service_level is None or level >= self.service_level)
             and (self.asa is None or result.asa <= self.asa)

@@ -132,7 +132,7 @@ def test_erlang_a_tends_to_erlang_b_when_nobody_waits() -> None:
     "target",
     [
         StaffingTarget(service_level=0.8),
-        StaffingTarget(service_level=0.8, offered_definition=True),
+        StaffingTarget(service_level=0.8, count_abandons=True),
         StaffingTarget(asa=5.0),
         StaffingTarget(abandon=0.02),
         StaffingTarget(service_level=0.9, abandon=0.01, asa=3.0),
