@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from telephony.sip.digest import (
     DEFAULT_NONCE_LIFETIME,
@@ -245,3 +247,20 @@ def test_client_answers_challenge_without_qop_in_rfc2069_form() -> None:
                               uri="sip:x@y")
     assert value.qop is None and value.nc is None
     assert "qop" not in value.serialize()
+
+
+@given(st.text(max_size=300))
+def test_header_parsers_raise_only_remote_errors(text: str) -> None:
+    for parse in (DigestResponse.parse, DigestChallenge.parse):
+        for candidate in (text, "Digest " + text):
+            try:
+                parse(candidate)
+            except RemoteSipError:
+                pass
+
+
+@given(st.text(max_size=200))
+def test_verify_never_crashes_on_hostile_authorization(text: str) -> None:
+    decision = authenticator().verify(method="REGISTER", request_uri=URI,
+                                      authorizations=["Digest " + text], now=NOW)
+    assert decision.outcome is not AuthOutcome.ACCEPTED

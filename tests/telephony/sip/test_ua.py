@@ -530,3 +530,21 @@ async def test_call_over_tcp_and_ipv6(host: str, kind: str) -> None:
     finally:
         await phone.close()
         await service.close()
+
+
+async def test_outbound_call_answers_proxy_challenge_with_proxy_authorization(
+        service: UserAgent, phone: UserAgent) -> None:
+    store = InMemoryCredentialStore([("phone", "proxy.test", "pw")])
+    auth = DigestAuthenticator(realm="proxy.test", store=store, secret=b"y" * 32)
+    out = phone.call(service_uri(service), local_media=media(40000),
+                     credentials=ClientCredentials("phone", "pw"))
+    first = await incoming(service)
+    await first.reject(407, headers=auth.challenge_headers(0.0, proxy=True))
+    second = await incoming(service)
+    assert second.request.headers.get("Authorization") is None
+    values = second.request.headers.get_all("Proxy-Authorization")
+    decision = auth.verify(method="INVITE", request_uri=second.request.uri,
+                           authorizations=values, now=1.0)
+    assert decision.outcome is AuthOutcome.ACCEPTED
+    await second.reject(486)
+    assert await next_of(out, CallEnded) == CallEnded(Side.REMOTE, EndReason.REJECTED, 486)
