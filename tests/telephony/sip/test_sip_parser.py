@@ -307,3 +307,45 @@ def test_framer_gives_the_same_messages_however_the_stream_is_cut(
         frames += framer.feed(stream[start:end])
     assert [parse_message(f) for f in frames] == messages
     assert framer.buffered == 0
+
+
+# --- messages captured from other stacks (named after their source) ----------------------------
+
+
+def fixture(name: str) -> SipRequest:
+    msg = parse_message((FIXTURES / name).read_bytes())
+    assert isinstance(msg, SipRequest)
+    assert parse_message(msg.serialize()) == msg
+    return msg
+
+
+def test_pjsua2_invite_with_bare_addr_spec_from_and_padded_content_length() -> None:
+    msg = fixture("ok_pjsua2_invite.sip")
+    assert msg.from_.uri.user == "1001" and msg.from_.tag  # From without <>: tag is a param
+    assert msg.to.uri.host == "127.0.0.1" and msg.to.tag is None
+    assert msg.top_via.wants_rport and msg.top_via.branch.startswith("z9hG4bKPj")
+    assert "100rel" in msg.headers.get_all("Supported")
+    assert msg.contacts[0].uri.param("ob") == ""
+    assert msg.media_type == "application/sdp" and msg.body.startswith(b"v=0")
+    assert len(msg.body) == 619
+
+
+def test_pjsua2_register() -> None:
+    msg = fixture("ok_pjsua2_register.sip")
+    assert msg.method == "REGISTER" and msg.expires == 300 and msg.body == b""
+    assert msg.from_.uri.host == "hotline.test"
+
+
+def test_pyvoip_register_with_quoted_instance_id() -> None:
+    msg = fixture("ok_pyvoip_register.sip")
+    contact = msg.contacts[0]
+    assert contact.uri.transport == "udp"
+    assert contact.param("+sip.instance") == '"<urn:uuid:738C0BC7-0878-4EC1-A7DC-7F152436A14F>"'
+    assert msg.from_.display == "1002" and msg.expires == 120
+
+
+def test_baresip_register_with_contact_expires() -> None:
+    msg = fixture("ok_baresip_register.sip")
+    assert msg.contacts[0].param("expires") == "60"
+    assert msg.headers.get_all("Allow")[:3] == ["INVITE", "ACK", "BYE"]
+    assert msg.headers.get("User-Agent", "").startswith("baresip")
