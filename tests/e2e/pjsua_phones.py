@@ -43,6 +43,7 @@ class PjsuaLibrary:
         # Prefer PCMU then PCMA; nothing else, as a G.711 desk phone.
 
         self.keep: list[object] = []
+        self.phones: dict[str, Phone] = {}
 
     def close(self) -> None:
         # Not libDestroy(): Python may still finalise Call objects afterwards, and their
@@ -111,6 +112,12 @@ class Phone(pj.Account):
     ) -> None:
         super().__init__()
         keep_alive(library, self)
+        # PJSIP hands an incoming INVITE to the account whose URI matches; an older phone of
+        # the same user (from an earlier test) would take it, so it goes away first.
+        previous = library.phones.get(user)
+        if previous is not None:
+            previous.shutdown()
+        library.phones[user] = self
         self.library = library
         self.user = user
         self.incoming: list[PhoneCall] = []
@@ -159,5 +166,3 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 10.0, what: s
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what or condition}")
         await asyncio.sleep(0.02)
-
-

@@ -9,9 +9,17 @@ import asyncio
 
 import pytest
 from conftest import sip_port
-from pjsua_phones import Phone, PjsuaLibrary, hang_up, wait_for
+from pjsua_phones import Phone, PhoneCall, PjsuaLibrary, answer, hang_up, wait_for
 
-from acd.events import CallQueued
+from acd.events import (
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallQueued,
+    Party,
+    SurveyAnswered,
+    TalkEnded,
+)
 from hotline.app import Service
 from prompts.catalogue import PromptCatalogue
 from prompts.texts import Language
@@ -20,6 +28,8 @@ pytestmark = pytest.mark.interop
 
 CATALOGUE = PromptCatalogue()
 P1_SECONDS = CATALOGUE.get("p1", Language.ZH).samples.size / 8000
+# China's ring cadence: 1 s on, 4 s off (YD/T 1258); "three rings" of SPEC-Q1 is about 10 s.
+RING_CYCLE_SECONDS = 2.0
 
 
 def hotline_uri(service: Service) -> str:
@@ -40,7 +50,7 @@ async def test_digits_walk_the_menu_to_the_chosen_queue(
     caller = Phone(pjsua, "13800000002")
     call = caller.call(hotline_uri(service))
     await wait_for(lambda: call.confirmed, what="200 OK and ACK")
-    await asyncio.sleep(P1_SECONDS + 0.3)  # P1 is not interruptible; the menus are
+    await asyncio.sleep(P1_SECONDS + 1.0)  # P1 is not interruptible; the menus are
     call.send_digits("2", info=info)  # English
     await asyncio.sleep(0.5)
     call.send_digits("1", info=info)  # billing
@@ -50,3 +60,107 @@ async def test_digits_walk_the_menu_to_the_chosen_queue(
     assert queued[0].caller == "13800000002"
     hang_up(call)
     await wait_for(lambda: call.disconnected, what="BYE done")
+
+
+def events_of(service: Service, *types: type) -> list[object]:
+    seen: list[object] = []
+    for kind in types:
+        service.notifier.subscribe(kind, seen.append)
+    return seen
+
+
+async def registered_agent(service: Service, pjsua: PjsuaLibrary, number: str) -> Phone:
+    phone = Phone(
+        pjsua,
+        number,
+        registrar=f"sip:127.0.0.1:{sip_port(service)}",
+        password=service.initial_passwords[number],
+    )
+    await wait_for(lambda: 200 in phone.registration_codes, what=f"agent {number} registered")
+    engine = service.acd.engine
+    service.acd.command(lambda now: engine.agent_login(number, now, ready=True))
+    return phone
+
+
+async def caller_to_general_queue(service: Service, pjsua: PjsuaLibrary, user: str) -> PhoneCall:
+    caller = Phone(pjsua, user)
+    call = caller.call(hotline_uri(service))
+    await wait_for(lambda: call.confirmed, what="200 OK and ACK")
+    await asyncio.sleep(P1_SECONDS + 1.0)
+    call.send_digits("1")  # 中文
+    await asyncio.sleep(0.5)
+    call.send_digits("0")  # a human agent (SPEC-Q3)
+    return call
+
+
+async def test_agent_answer_after_two_rings_is_within_service_level_and_agent_bye_keeps_caller(
+    service: Service, pjsua: PjsuaLibrary
+) -> None:
+    seen = events_of(service, CallAnswered, TalkEnded, SurveyAnswered, CallEnded)
+    agent = await registered_agent(service, pjsua, "1001")
+    call = await caller_to_general_queue(service, pjsua, "13800000003")
+    await wait_for(lambda: bool(agent.incoming), what="the agent's phone to ring")
+    await asyncio.sleep(2 * RING_CYCLE_SECONDS)  # two rings, then the agent picks up
+    answer(agent.incoming[0])
+    await wait_for(lambda: any(isinstance(e, CallAnswered) for e in seen), what="answer")
+    answered = next(e for e in seen if isinstance(e, CallAnswered))
+    assert answered.agent_id == "1001"
+    assert not answered.late  # SPEC-Q1: inside 10 s, no P4
+    await asyncio.sleep(1.0)
+    hang_up(agent.incoming[0])  # the agent's phone sends BYE first
+    await wait_for(lambda: any(isinstance(e, TalkEnded) for e in seen), what="talk ended")
+    ended = next(e for e in seen if isinstance(e, TalkEnded))
+    assert ended.ended_by is Party.AGENT  # recorded as "agent BYE first"
+    await asyncio.sleep(1.0)
+    assert not call.disconnected  # SPEC-Q7: the caller is not cut off, but surveyed (Q4)
+    call.send_digits("1")  # satisfied
+    await wait_for(lambda: call.disconnected, timeout=15, what="the service to end the call")
+    survey = [e for e in seen if isinstance(e, SurveyAnswered)]
+    assert [(s.agent_id, s.score, s.satisfied) for s in survey] == [("1001", 1, True)]
+    assert any(isinstance(e, CallEnded) for e in seen)
+
+
+async def test_agent_answering_after_12_seconds_is_counted_late(
+    service: Service, pjsua: PjsuaLibrary
+) -> None:
+    seen = events_of(service, CallAnswered)
+    agent = await registered_agent(service, pjsua, "1002")
+    call = await caller_to_general_queue(service, pjsua, "13800000004")
+    await wait_for(lambda: bool(agent.incoming), what="the agent's phone to ring")
+    await asyncio.sleep(12.0)
+    answer(agent.incoming[0])
+    await wait_for(lambda: bool(seen), what="answer")
+    assert seen[0].late  # SPEC-Q1 → the caller hears P4 before the agent
+    hang_up(call)
+    await wait_for(lambda: call.disconnected, what="caller BYE")
+
+
+async def test_caller_hanging_up_while_agent_rings_cancels_the_agent_leg(
+    service: Service, pjsua: PjsuaLibrary
+) -> None:
+    seen = events_of(service, CallAbandoned)
+    agent = await registered_agent(service, pjsua, "1001")
+    call = await caller_to_general_queue(service, pjsua, "13800000005")
+    await wait_for(lambda: bool(agent.incoming), what="the agent's phone to ring")
+    hang_up(call)
+    await wait_for(lambda: agent.incoming[0].disconnected, what="CANCEL to the agent")
+    assert 487 in agent.incoming[0].status_codes
+    await wait_for(lambda: bool(seen), what="abandon recorded")
+
+
+async def test_a_busy_agent_is_never_rung(service: Service, pjsua: PjsuaLibrary) -> None:
+    queued = queued_calls(service)
+    agent = await registered_agent(service, pjsua, "1001")
+    first = await caller_to_general_queue(service, pjsua, "13800000006")
+    await wait_for(lambda: bool(agent.incoming), what="the agent's phone to ring")
+    answer(agent.incoming[0])
+    await wait_for(lambda: agent.incoming[0].confirmed, what="agent connected")
+    second = await caller_to_general_queue(service, pjsua, "13800000007")
+    await wait_for(lambda: len(queued) == 2, what="the second caller to queue")
+    await asyncio.sleep(2.0)
+    assert len(agent.incoming) == 1  # talking: the second caller waits
+    status = service.acd.engine.queue_status("general", service.acd.now())
+    assert status.waiting == 1
+    for call in (first, second):
+        hang_up(call)
+    await wait_for(lambda: first.disconnected and second.disconnected, what="both BYEs")
