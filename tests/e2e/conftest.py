@@ -11,10 +11,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from pjsua_phones import PjsuaLibrary  # noqa: E402
+from pjsua_phones import PjsuaLibrary
 
-from hotline.app import Service, build_service  # noqa: E402
-from hotline.config import HotlineConfig, load_config  # noqa: E402
+from hotline.app import Service, build_service
+from hotline.config import HotlineConfig, load_config
 
 
 @pytest.fixture(scope="session")

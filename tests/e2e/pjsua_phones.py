@@ -71,12 +71,12 @@ class PhoneCall(pj.Call):
         self.media_active = False
         self.remote_hold = False
 
-    def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802 (pjsua2's name)
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:
         info = self.info
         self.states.append(info.state)
         self.status_codes.append(int(info.lastStatusCode))
 
-    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
         for media in self.info.media:
             if media.type == pj.MediaType.AUDIO:
                 self.media_active = media.status == pj.CallMediaStatus.ACTIVE
@@ -132,10 +132,10 @@ class Phone(pj.Account):
             config.sipConfig.authCreds.append(pj.AuthCredInfo("digest", "*", user, 0, password))
         self.create(config)
 
-    def onRegState(self, prm: pj.OnRegStateParam) -> None:  # noqa: N802
+    def onRegState(self, prm: pj.OnRegStateParam) -> None:
         self.registration_codes.append(int(prm.code))
 
-    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802
+    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
         call = PhoneCall(self, prm.callId)
         self.incoming.append(call)
         ringing = pj.CallOpParam()
