@@ -159,7 +159,9 @@ class CallLeg:
         self._sdp_version += 1
         return self._sdp_version
 
-    def _answer(self, offer: SessionDescription) -> tuple[bytes, NegotiatedAudio]:
+    def _answer(
+        self, offer: SessionDescription
+    ) -> tuple[SessionDescription, NegotiatedAudio]:
         if self.local_media is None:
             raise CallStateError(self.state, "answer an offer without local media for")
         answer, negotiated = answer_offer(
@@ -169,7 +171,7 @@ class CallLeg:
             session_version=self._next_sdp_version(),
             direction=self._direction,
         )
-        return answer.serialize(), negotiated
+        return answer, negotiated
 
     def _offer(self) -> SessionDescription:
         if self.local_media is None:
@@ -236,10 +238,10 @@ class CallLeg:
                     await handle.respond(200, headers=[("Contact", str(dialog.local_contact))])
                     return
                 # Offer-less re-INVITE: our offer goes in the 200, the answer in the ACK.
-                body = self._offer().serialize()
+                ours = self._offer()
                 negotiated = None
             else:
-                body, negotiated = self._answer(offer)
+                ours, negotiated = self._answer(offer)
         except NoCommonCodec as exc:
             await handle.respond(488, str(exc)[:80])
             dialog.remote_request_answered(request)
@@ -250,12 +252,12 @@ class CallLeg:
             dialog.remote_request_answered(request)
             return
         headers = [("Contact", str(dialog.local_contact)), ("Content-Type", SDP_CONTENT_TYPE)]
-        await handle.respond(200, headers=headers, body=body)
+        await handle.respond(200, headers=headers, body=ours.serialize())
         dialog.remote_request_answered(request)
         if offer is not None and negotiated is not None:
             self._media_changed(offer, negotiated)
         if request.method == Method.INVITE:
-            self._spawn(self._await_reinvite_ack(handle, parse_sdp(body)))
+            self._spawn(self._await_reinvite_ack(handle, ours))
 
     async def _await_reinvite_ack(
         self, handle: ServerTransactionHandle, our_offer: SessionDescription

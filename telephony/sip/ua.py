@@ -23,7 +23,6 @@ from telephony.sdp import (
     SdpParseError,
     SessionDescription,
     accept_answer,
-    parse_sdp,
 )
 from telephony.sip.address import Peer
 from telephony.sip.call_events import (
@@ -129,9 +128,9 @@ class InboundCall(CallLeg):
         negotiated: NegotiatedAudio | None = None
         try:
             if self.offer is not None:
-                body, negotiated = self._answer(self.offer)
+                ours, negotiated = self._answer(self.offer)
             else:
-                body = self._offer().serialize()
+                ours = self._offer()
         except NoCommonCodec as exc:
             await self.reject(488, str(exc)[:80], reason_end=EndReason.NOT_ACCEPTABLE)
             raise
@@ -143,7 +142,9 @@ class InboundCall(CallLeg):
             ("Content-Type", SDP_CONTENT_TYPE),
         ]
         try:
-            await self.handle.respond(200, to_tag=self.local_tag, headers=headers, body=body)
+            await self.handle.respond(
+                200, to_tag=self.local_tag, headers=headers, body=ours.serialize()
+            )
         except LocalSipError:
             # A CANCEL got there first: the transaction layer already answered 487.
             dialog.handle(DialogEvent.FAILED)
@@ -154,7 +155,7 @@ class InboundCall(CallLeg):
         if negotiated is not None and self.offer is not None:
             self.remote_sdp, self.media = self.offer, negotiated
             self._emit(CallAnswered(self.offer, negotiated))
-        self._spawn(self._await_ack(parse_sdp(body)))
+        self._spawn(self._await_ack(ours))
         return negotiated
 
     async def _await_ack(self, our_sdp: SessionDescription) -> None:
