@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import socket
 from itertools import pairwise
@@ -129,3 +130,38 @@ async def test_sessions_talk_over_ipv6() -> None:
         await asyncio.sleep(0.1)
         assert a.latched_address == b.local_address
     assert [d.key.value for d in digits] == ["7"]
+
+
+async def test_a_ten_minute_call_sends_every_packet_with_timestamps_on_the_grid() -> None:
+    now = [-0.01]  # the call starts just before tick 0
+
+    async def never_sleeps(when: float) -> None:
+        raise AssertionError("driven by step()")
+
+    engine = MediaEngine(
+        ports=ports(), clock=lambda: now[0], sleep_until=never_sleeps, origin=0.0, slots=1
+    )
+    sink = PlainPeer()
+    try:
+        session = engine.open_session(MediaParams(remote=sink.address))
+        first = last = None
+        ticks = 30_000  # 10 minutes of 20 ms packets
+        for k in range(ticks):
+            # Wake-ups wander around the grid, as a loaded loop's do.
+            now[0] = k * 0.02 + (0.0007 if k % 3 else 0.0015)
+            engine.step(now[0])
+            if k in (0, ticks - 1):
+                packet = sink.collect(wait=0.05)[-1]
+                first, last = (packet, last) if k == 0 else (first, packet)
+            elif k % 100 == 0:  # keep the receive buffer from overflowing
+                with contextlib.suppress(BlockingIOError):
+                    while True:
+                        sink.sock.recv(2048)
+        assert first is not None and last is not None
+        assert session.stats.packets_sent == ticks
+        assert session.stats.skipped_ticks == 0
+        assert uint32_diff(last.timestamp, first.timestamp) == (ticks - 1) * 160
+        assert uint16_diff(last.sequence_number, first.sequence_number) == (ticks - 1) % 65536
+    finally:
+        sink.close()
+        await engine.stop()
