@@ -127,6 +127,8 @@ class _TcpConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         assert self.peer is not None and self.transport is not None
+        if b"\r\n\r\n" in data and not data.strip(b"\r\n") and not self._framer.buffered:
+            self.transport.write(b"\r\n")  # RFC 5626 §4.4.1: a CRLFCRLF ping gets a CRLF pong
         try:
             frames = self._framer.feed(data)
         except RemoteSipError as exc:

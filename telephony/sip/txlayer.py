@@ -95,6 +95,8 @@ class TransactionLayer:
 
     def receive_data(self, data: bytes, source: Peer, now: float) -> list[Output]:
         """A datagram or stream frame from ``source``: parse it, answer errors, dispatch."""
+        if not data.strip(b"\r\n"):
+            return []  # CRLF keep-alive (RFC 5626 §3.5.1; pjsip sends them over UDP too)
         try:
             message = parse_message(data)
         except RemoteSipError as exc:

@@ -82,3 +82,14 @@ async def test_tcp_connect_failure_reports_delivery_error() -> None:
 async def test_tls_is_reserved_but_refused_clearly() -> None:
     with pytest.raises(LocalSipError, match="TLS"):
         await create_transport("tls", "127.0.0.1", 0, Inbox())
+
+
+async def test_tcp_crlf_ping_gets_a_crlf_pong() -> None:
+    server = await TcpTransport.bind("127.0.0.1", 0, Inbox())
+    try:
+        reader, writer = await asyncio.open_connection(server.local.host, server.local.port)
+        writer.write(b"\r\n\r\n")  # RFC 5626 §4.4.1
+        assert await asyncio.wait_for(reader.readexactly(2), 5) == b"\r\n"
+        writer.close()
+    finally:
+        await server.close()
