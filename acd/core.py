@@ -103,10 +103,10 @@ class Queue:
 class Lane:
     """(queue, skill or None, minimum level): its waiting calls and its ready agents."""
 
-    __slots__ = ("live", "min_level", "pool", "queue", "skill", "waiting")
+    __slots__ = ("level_of", "live", "min_level", "pool", "queue", "skill", "waiting")
 
     def __init__(self, queue: Queue, skill: str | None, min_level: SkillLevel,
-                 pool: AgentPool) -> None:
+                 pool: AgentPool, level_of: dict[str, int]) -> None:
         self.queue = queue
         self.skill = skill
         self.min_level = min_level
@@ -115,6 +115,7 @@ class Lane:
         self.waiting: list[tuple[int, float, int, int, Call]] = []
         self.live = 0  # live entries of ``waiting``
         self.pool = pool
+        self.level_of = level_of  # member agent id -> level for this lane's skill
 
 
 class Agent:
@@ -201,28 +202,30 @@ class AcdCore:
         self._timers: list[tuple[float, int, int, Call | Agent, int]] = []
         self._calls: dict[str, Call] = {}
         self._queues = {cfg.name: Queue(cfg) for cfg in queues}
-        self._agents = {cfg.agent_id: Agent(cfg) for cfg in agents}
-        for agent in self._agents.values():
-            for qname in agent.cfg.queues:
-                q = self._queues[qname]
-                q.member_index[agent.agent_id] = len(q.member_index)
-                agent.queues.append(q)
         for q in self._queues.values():
-            levels: dict[tuple[str | None, SkillLevel], dict[str, int]] = {}
             for skill in (None, *q.cfg.skills):
                 for level in SkillLevel:
-                    levels[(skill, level)] = {}
-            for agent_id in q.member_index:
-                cfg = self._agents[agent_id].cfg
-                for (skill, level), members in levels.items():
-                    have = cfg.top_level if skill is None else cfg.level(skill)
-                    if have is not None and have >= level:
-                        members[agent_id] = int(have)
-            for (skill, level), members in levels.items():
-                lane = Lane(q, skill, level, make_pool(q.cfg.strategy, q.member_index, members))
-                q.lanes[(skill, level)] = lane
-                for agent_id in members:
-                    self._agents[agent_id].lanes.append(lane)
+                    level_of: dict[str, int] = {}
+                    pool = make_pool(q.cfg.strategy, q.member_index, level_of)
+                    q.lanes[(skill, level)] = Lane(q, skill, level, pool, level_of)
+        self._agents: dict[str, Agent] = {}
+        for cfg in agents:
+            self._join(cfg)
+
+    def _join(self, cfg: AgentConfig) -> Agent:
+        """Make ``cfg`` a member of its queues and of every lane its skills qualify for."""
+        agent = Agent(cfg)
+        self._agents[cfg.agent_id] = agent
+        for qname in cfg.queues:
+            q = self._queues[qname]
+            q.member_index[agent.agent_id] = len(q.member_index)
+            agent.queues.append(q)
+            for (skill, level), lane in q.lanes.items():
+                have = cfg.top_level if skill is None else cfg.level(skill)
+                if have is not None and have >= level:
+                    lane.level_of[agent.agent_id] = int(have)
+                    agent.lanes.append(lane)
+        return agent
 
     # --- plumbing -------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from acd.actions import (
     ReleaseAgent,
     StopRinging,
 )
-from acd.config import AgentConfig, QueueConfig, SkillLevel, check_acd_config
+from acd.config import AgentConfig, ConfigError, QueueConfig, SkillLevel, check_acd_config
 from acd.control import CallControl
 from acd.core import (
     TIMER_ANNOUNCE,
@@ -105,6 +105,26 @@ class AcdEngine(CallControl):
         super().__init__(queue_cfgs, agent_cfgs, rng=rng, record_events=record_events)
 
     # --- agents -------------------------------------------------------------------------
+
+    def add_agent(self, cfg: AgentConfig) -> None:
+        """A new agent (created by an administrator) joins its queues, logged out."""
+        try:
+            check_acd_config(tuple(q.cfg for q in self._queues.values()),
+                             (*(a.cfg for a in self._agents.values()), cfg))
+        except ConfigError as err:  # a domain error here: the request, not the file, is bad
+            raise AcdError(str(err)) from err
+        self._join(cfg)
+
+    def remove_agent(self, agent_id: str) -> None:
+        """An agent leaves the configuration; only a logged-out agent can be removed."""
+        agent = self._agent(agent_id)
+        if agent.state is not AgentState.LOGGED_OUT or agent.wrap_call is not None:
+            raise AcdError(f"agent {agent_id!r} must log out before being removed "
+                           f"(state {agent.state.value})")
+        del self._agents[agent_id]
+        for lane in agent.lanes:
+            lane.level_of.pop(agent_id, None)
+        # Their member index stays taken, so round robin's memory of others is unchanged.
 
     @command
     def agent_login(self, agent_id: str, now: float, *, ready: bool = False) -> list[AcdAction]:

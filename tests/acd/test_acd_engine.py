@@ -445,3 +445,21 @@ def test_max_wait_reached_while_ringing_overflows_when_that_offer_fails() -> Non
     fired = h.tick(25.0)
     assert fired == [StopRinging("c1", "a1"), OverflowCall("c1", "voicemail", True)]
     assert h.record("c1").outcome.value == "overflowed"
+
+
+def test_agents_can_be_added_and_removed_while_running(general: Harness) -> None:
+    h = general
+    h.do("call_arrived", "c1", "general", 0.0)
+    h.engine.add_agent(AgentConfig("new", "2024", queues=("general",)))
+    out = h.do("agent_login", "new", 1.0, ready=True)
+    assert h.rung(out) == [("c1", "new")]
+    with pytest.raises(AcdError, match="already another agent's number"):
+        h.engine.add_agent(AgentConfig("dup", "2024", queues=("general",)))
+    with pytest.raises(AcdError, match="must log out"):
+        h.engine.remove_agent("new")
+    h.do("agent_logout", "new", 2.0)  # declines the ring and leaves
+    h.engine.remove_agent("new")
+    with pytest.raises(AcdError, match="no agent 'new'"):
+        h.engine.agent_status("new")
+    h.login_ready("a1")
+    assert h.rung()[-1] == ("c1", "a1")
