@@ -162,6 +162,10 @@ class MediaEngine:
         if not self._slots[slot]:
             self._scheduler.activate(slot, self._clock())
             self._slot_opened.set()
+            next_due = self._scheduler.next_due()
+            if self._timer is not None and next_due is not None:
+                # The loop may be asleep until a later slot's tick; this one comes first.
+                self._timer.wake_by(next_due - self._wake_early)
         session = RtpSession(
             sock=sock,
             slot=slot,

@@ -81,6 +81,7 @@ class MonotonicTimer:
         self._loop = loop
         self._waiter: asyncio.Future[None] | None = None
         self._spec = _Itimerspec()
+        self._target = 0.0
         loop.add_reader(fd, self._on_readable)
 
     async def sleep_until(self, when: float) -> None:
@@ -89,6 +90,20 @@ class MonotonicTimer:
             return
         if self._waiter is not None:
             raise RuntimeError("MonotonicTimer has one waiter at a time")
+        self._arm(when)
+        self._waiter = self._loop.create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    def wake_by(self, when: float) -> None:
+        """Move the pending wake-up earlier to ``when`` (a new slot became due sooner)."""
+        if self._waiter is not None and when < self._target:
+            self._arm(max(when, time.monotonic()))
+
+    def _arm(self, when: float) -> None:
+        self._target = when
         seconds = int(when)
         self._spec.it_value.tv_sec = seconds
         # Round up so we never wake before ``when``.
@@ -96,11 +111,6 @@ class MonotonicTimer:
         assert self._libc is not None
         if self._libc.timerfd_settime(self._fd, TFD_TIMER_ABSTIME, self._spec, None) != 0:
             raise OSError(ctypes.get_errno(), "timerfd_settime failed")
-        self._waiter = self._loop.create_future()
-        try:
-            await self._waiter
-        finally:
-            self._waiter = None
 
     def _on_readable(self) -> None:
         try:

@@ -57,3 +57,18 @@ async def test_only_one_waiter_at_a_time() -> None:
         await first
     finally:
         timer.close()
+
+
+async def test_a_pending_sleep_can_be_brought_forward() -> None:
+    timer = MonotonicTimer(asyncio.get_running_loop())
+    try:
+        started = time.monotonic()
+        sleeper = asyncio.create_task(timer.sleep_until(started + 30.0))
+        await asyncio.sleep(0.01)
+        soon = time.monotonic() + 0.005
+        timer.wake_by(soon)
+        timer.wake_by(started + 60.0)  # later than the pending wake-up: no effect
+        await asyncio.wait_for(sleeper, timeout=5.0)
+        assert time.monotonic() >= soon
+    finally:
+        timer.close()
