@@ -141,13 +141,20 @@ class WorkingCalendar:
         """The ``count``-th working day after ``day`` (``day`` itself never counts)."""
         found = 0
         current = day
-        for _ in range(MAX_CALENDAR_SCAN_DAYS * max(1, count)):
+        gap = 0
+        while found < count:
             current += dt.timedelta(days=1)
             if self.is_working_day(current):
                 found += 1
-                if found == count:
-                    return current
-        raise CalendarError(f"no {count} working days within a year after {day.isoformat()}")
+                gap = 0
+            else:
+                gap += 1
+                if gap > MAX_CALENDAR_SCAN_DAYS:
+                    raise CalendarError(
+                        f"no {count} working days after {day.isoformat()}: "
+                        f"a year without a working day"
+                    )
+        return current
 
     def end_of(self, day: dt.date) -> float:
         """The last instant of ``day`` in local time, as the next local midnight (UNIX s)."""
