@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
-from acd.config import ConfigError, QueueConfig
+from acd.config import ConfigError, QueueConfig, Strategy
 from sim.model import (
     RING_TIMEOUT_NEVER,
     ConstantRate,
@@ -235,19 +235,44 @@ def _sim_parser() -> argparse.ArgumentParser:
     p.add_argument("--ring-delay", default="none", help="time an agent takes to answer")
     p.add_argument("--wrapup", type=float, default=0.0, help="queue wrap-up seconds")
     p.add_argument("--wrapup-time", default="none", help="time agents take to submit wrap-up")
-    p.add_argument("--ring-timeout", type=float, default=RING_TIMEOUT_NEVER)
-    p.add_argument("--strategy", default="longest_idle")
-    p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
-    p.add_argument("--short-abandon", type=float, default=DEFAULT_SHORT_ABANDON)
+    p.add_argument(
+        "--ring-timeout",
+        type=float,
+        default=RING_TIMEOUT_NEVER,
+        help="seconds before the ACD tries the next agent (default: never)",
+    )
+    p.add_argument(
+        "--strategy",
+        default="longest_idle",
+        choices=[s.value for s in Strategy],
+        help="routing strategy of the simulated queue",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        help="service-level X in seconds (default 10, SPEC-Q1)",
+    )
+    p.add_argument(
+        "--short-abandon",
+        type=float,
+        default=DEFAULT_SHORT_ABANDON,
+        help="abandons within this many seconds are counted apart (default 5)",
+    )
     p.add_argument("--callback-after", type=float, help="offer a callback after N seconds")
-    p.add_argument("--callback-accept", type=float, default=0.0)
+    p.add_argument(
+        "--callback-accept",
+        type=float,
+        default=0.0,
+        help="chance a caller offered a callback takes it (0-1)",
+    )
     p.add_argument("--start", default="00:00", help="with --rate: time of day arrivals begin")
     p.add_argument("--hours", type=float, help="hours of arrivals (default 8, or the profile)")
     p.add_argument("--warmup", type=float, default=0.0, help="minutes left out at the start")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--replications", type=int, default=1)
+    p.add_argument("--seed", type=int, default=1, help="replication i uses seed + i")
+    p.add_argument("--replications", type=int, default=1, help="independent runs")
     p.add_argument("--batches", type=int, help="batch means over one run instead")
-    p.add_argument("--confidence", type=float, default=0.95)
+    p.add_argument("--confidence", type=float, default=0.95, help="of the intervals")
     p.add_argument("--json", help="write JSON here ('-' for stdout)")
     p.add_argument("--csv", type=Path, help="write per-interval CSV here")
     p.add_argument("--plot", type=Path, help="write a PNG here")
