@@ -31,8 +31,8 @@ from acd.states import AcdError, AgentState, CallState, NotReadyReason
 AGENTS = 4
 # Weighted by repetition: answering and time passing are what keep calls moving.
 OPS = ["arrive", "arrive", "ready", "ready", "pause", "logout", "answer", "answer", "answer",
-       "fail", "abandon", "hangup", "end", "hold", "unhold", "transfer", "wrapup", "callback",
-       "dial_result", "survey", "wait", "wait"]
+       "fail", "abandon", "hangup", "end", "hold", "unhold", "transfer", "transfer", "wrapup",
+       "callback", "dial_result", "survey", "survey", "phone", "wait", "wait"]
 
 
 def build(strategy: Strategy) -> tuple[AcdEngine, tuple[QueueConfig, ...]]:
@@ -48,11 +48,11 @@ def build(strategy: Strategy) -> tuple[AcdEngine, tuple[QueueConfig, ...]]:
     return AcdEngine(queues, agents, rng=random.Random(5)), queues
 
 
-@settings(max_examples=250, deadline=None)
-@given(strategy=st.sampled_from(list(Strategy)),
+@settings(max_examples=400, deadline=None)
+@given(strategy=st.sampled_from(list(Strategy)), staffed=st.booleans(),
        script=st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, 50),
                                  st.floats(0.0, 20.0)), min_size=10, max_size=120))
-def test_random_sequences_keep_the_invariants(strategy: Strategy,
+def test_random_sequences_keep_the_invariants(strategy: Strategy, staffed: bool,
                                               script: list[tuple[str, int, float]]) -> None:
     engine, queues = build(strategy)
     builder = RecordBuilder(queues)
@@ -76,6 +76,9 @@ def test_random_sequences_keep_the_invariants(strategy: Strategy,
         events.extend(new)
         records.extend(builder.feed(new))
 
+    if staffed:  # start with every agent ready, so calls get answered and handled more
+        for i in range(AGENTS):
+            take(engine.agent_login(f"g{i}", now, ready=True))
     for op, n, dt in script:
         take(engine.advance(now))  # nothing overdue: a refused command must change nothing
         before = snapshot(engine, now)
@@ -88,6 +91,9 @@ def test_random_sequences_keep_the_invariants(strategy: Strategy,
                                                                 CallState.ON_HOLD)]
         if op in ("hangup", "hold", "unhold", "transfer") and talking and n % 4:
             call = talking[n % len(talking)]
+        closing = [c for c in live if engine.call_state(c) is CallState.CLOSING]
+        if op == "survey" and closing:
+            call = closing[n % len(closing)]
         try:
             if op == "arrive":
                 call = f"c{len(calls)}"
@@ -121,8 +127,12 @@ def test_random_sequences_keep_the_invariants(strategy: Strategy,
             elif op == "unhold":
                 out = engine.unhold(call, now)
             elif op == "transfer":
-                out = (engine.transfer(call, now, to_queue="b") if n % 2
-                       else engine.transfer(call, now, to_agent=agent, attended=n % 4 == 0))
+                if n % 2:
+                    out = engine.transfer(call, now, to_queue="b" if n % 3 else "a",
+                                          attended=n % 5 == 0,
+                                          min_level=SkillLevel(1 + n % 7 // 6))
+                else:
+                    out = engine.transfer(call, now, to_agent=agent, attended=n % 4 == 0)
             elif op == "wrapup":
                 out = engine.wrapup_submitted(agent, now, call_type="t", summary="",
                                               resolved=n % 2 == 0)
@@ -131,6 +141,9 @@ def test_random_sequences_keep_the_invariants(strategy: Strategy,
             elif op == "dial_result" and dials:
                 out = engine.callback_result(dials[n % len(dials)], now,
                                              list(CallbackOutcome)[n % 4])
+            elif op == "phone":
+                out = (engine.agent_phone_busy(agent, now) if n % 2
+                       else engine.agent_phone_free(agent, now))
             elif op == "survey":
                 out = engine.survey_answered(call, now, score=n % 3, satisfied=n % 2 == 0)
             else:
