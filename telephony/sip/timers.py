@@ -6,21 +6,25 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
-__all__ = ["T1", "T2", "T4", "TIMER_D_UNRELIABLE", "Timer", "TimerConfig"]
+__all__ = ["T1", "T2", "T4", "TIMER_C", "TIMER_D_UNRELIABLE", "Timer", "TimerConfig"]
 
 T1: Final = 0.5  # RFC 3261 §17.1.1.1: RTT estimate, default 500 ms
 T2: Final = 4.0  # RFC 3261 §17.1.2.2: maximum retransmit interval for non-INVITE / responses
 T4: Final = 5.0  # RFC 3261 §17.1.2.2: maximum duration a message remains in the network
 TIMER_D_UNRELIABLE: Final = 32.0  # RFC 3261 §17.1.1.2: "at least 32 seconds" for UDP
+# RFC 3261 §16.6 item 11: Timer C "MUST be larger than 3 minutes" (proxies). We borrow it for
+# the INVITE client in Proceeding so a UAS that rings forever cannot leak the transaction.
+TIMER_C: Final = 181.0
 
 
 class Timer(Enum):
-    """Timer names of RFC 3261 Table 4 (A-K) and RFC 6026 §8.4 (L, M)."""
+    """Timer names of RFC 3261 Table 4 (A-K, C from §16.6) and RFC 6026 §8.4 (L, M)."""
 
     __hash__ = object.__hash__  # identity hash: Enum's is Python-level and hot here
 
     A = "A"  # INVITE request retransmit, T1 doubling (UDP only)
     B = "B"  # INVITE transaction timeout, 64*T1
+    C = "C"  # INVITE client in Proceeding: no final response, > 3 min (§16.6), reset by 1xx
     D = "D"  # wait for response retransmits, 32 s UDP / 0 reliable
     E = "E"  # non-INVITE retransmit, T1 doubling capped at T2 (UDP only)
     F = "F"  # non-INVITE transaction timeout, 64*T1
@@ -47,6 +51,7 @@ class TimerConfig:
     t2: float = T2
     t4: float = T4
     timer_d: float = TIMER_D_UNRELIABLE
+    timer_c: float = TIMER_C
 
     def initial(self, timer: Timer, *, reliable: bool) -> float | None:
         """First duration of ``timer``; None when it is not armed on this transport."""
@@ -56,6 +61,8 @@ class TimerConfig:
             return 0.0
         if timer is Timer.D:
             return self.timer_d
+        if timer is Timer.C:
+            return self.timer_c
         if timer in (Timer.I, Timer.K):
             return self.t4
         return 64 * self.t1  # B, F, H, J, L, M

@@ -109,7 +109,7 @@ class InviteCancelled:
 class FailureReason(Enum):
     __hash__ = object.__hash__  # identity hash: Enum's is Python-level and hot here
 
-    TIMEOUT = auto()  # Timer B or F (client): no final response
+    TIMEOUT = auto()  # Timer B, C or F (client): no final response
     NO_ACK = auto()  # Timer H (INVITE server): our non-2xx final was never ACKed
     TRANSPORT_ERROR = auto()  # §17.1.4 / §17.2.4
 
@@ -195,6 +195,7 @@ class _Do(Enum):
     RESEND_ACK = auto()
     RETRANSMIT = auto()  # client: send the request again (timer A/E)
     RESEND_FINAL = auto()  # server: timer G
+    RESTART_C = auto()  # INVITE client: a provisional restarts Timer C (§16.7 item 2)
     FAIL_TIMEOUT = auto()
     FAIL_NO_ACK = auto()
     FAIL_TRANSPORT = auto()
@@ -217,7 +218,8 @@ _TABLE: dict[tuple[TxKind, TxState, _In | Timer], tuple[TxState, tuple[_Do, ...]
     (_IC, _S.CALLING, _In.RESP_1XX): (_S.PROCEEDING, (_Do.REPORT,)),
     (_IC, _S.CALLING, _In.RESP_2XX): (_S.ACCEPTED, (_Do.REPORT,)),
     (_IC, _S.CALLING, _In.RESP_FINAL): (_S.COMPLETED, (_Do.REPORT, _Do.SEND_ACK)),
-    (_IC, _S.PROCEEDING, _In.RESP_1XX): (_S.PROCEEDING, (_Do.REPORT,)),
+    (_IC, _S.PROCEEDING, _In.RESP_1XX): (_S.PROCEEDING, (_Do.REPORT, _Do.RESTART_C)),
+    (_IC, _S.PROCEEDING, _T.C): (_S.TERMINATED, (_Do.FAIL_TIMEOUT,)),
     (_IC, _S.PROCEEDING, _In.RESP_2XX): (_S.ACCEPTED, (_Do.REPORT,)),
     (_IC, _S.PROCEEDING, _In.RESP_FINAL): (_S.COMPLETED, (_Do.REPORT, _Do.SEND_ACK)),
     (_IC, _S.COMPLETED, _In.RESP_FINAL): (_S.COMPLETED, (_Do.RESEND_ACK,)),
@@ -272,6 +274,7 @@ INITIAL_STATE: dict[TxKind, TxState] = {
 # except the ones listed in _KEEP (non-INVITE client keeps E and F into Proceeding).
 _ENTRY_TIMERS: dict[tuple[TxKind, TxState], tuple[Timer, ...]] = {
     (_IC, _S.CALLING): (_T.A, _T.B),
+    (_IC, _S.PROCEEDING): (_T.C,),
     (_IC, _S.COMPLETED): (_T.D,),
     (_IC, _S.ACCEPTED): (_T.M,),
     (_NIC, _S.TRYING): (_T.E, _T.F),

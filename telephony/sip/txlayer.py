@@ -332,6 +332,8 @@ class TransactionLayer:
                     self._arm(tx, event, self.timers.t2, now)
                 else:
                     self._rearm(tx, event, now)
+            elif action is _Do.RESTART_C:
+                self._arm(tx, Timer.C, self.timers.timer_c, now)
             elif action is _Do.REPORT:
                 if response is not None:
                     out.append(ResponseReceived(response, tx.key))

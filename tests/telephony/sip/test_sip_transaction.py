@@ -112,8 +112,20 @@ def test_provisional_stops_retransmissions_and_timer_b() -> None:
     key, _ = layer.send_request(request, UAS, 0.0)
     out = layer.receive(make_response(request, 180, to_tag="t"), UAS, 0.2)
     assert [type(o) for o in out] == [ResponseReceived]
-    assert layer.next_deadline() is None  # Proceeding waits for the TU (it CANCELs)
     assert layer.state(key) is TxState.PROCEEDING
+    assert layer.next_deadline() == pytest.approx(0.2 + T.timer_c)  # only Timer C is left
+
+
+def test_timer_c_is_restarted_by_provisionals_and_ends_a_ring_that_never_stops() -> None:
+    layer = TransactionLayer(T)
+    request = make_request()
+    key, _ = layer.send_request(request, UAS, 0.0)
+    layer.receive(make_response(request, 180, to_tag="t"), UAS, 1.0)
+    layer.receive(make_response(request, 183, to_tag="t"), UAS, 100.0)
+    assert run_until(layer, 200.0) == []  # restarted at 100 s
+    seen = run_until(layer, 1000.0)
+    assert seen[0] == (100.0 + T.timer_c, TransactionFailed(key, FailureReason.TIMEOUT))
+    assert len(layer) == 0
 
 
 def test_non_2xx_is_acked_and_timer_d_absorbs_its_retransmissions() -> None:
@@ -435,3 +447,70 @@ def test_a_received_param_written_by_the_client_is_not_trusted() -> None:
     )
     out = TransactionLayer(T).receive(forged, UAC, 0.0)
     assert sends(out)[0].destination.host == UAC.host
+
+
+SERVER_ACTIONS = st.sampled_from(
+    ["invite", "ack_same_branch", "ack_new_branch", "cancel", "tu_180", "tu_200", "tu_486", "wait"]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(SERVER_ACTIONS, st.floats(0, 3)), max_size=12))
+def test_any_interleaving_on_an_invite_server_ends_cleanly(steps) -> None:
+    layer = TransactionLayer(T)
+    invite = make_request()
+    branch = invite.top_via.branch
+    now = 0.0
+    key = None
+    for action, delay in steps:
+        now += delay
+        layer.on_timeout(now)
+        if action == "invite":
+            for o in layer.receive(invite, UAC, now):
+                if isinstance(o, RequestReceived) and o.key is not None:
+                    key = o.key
+        elif action == "ack_same_branch":
+            layer.receive(make_request("ACK", branch=branch, to_tag="u"), UAC, now)
+        elif action == "ack_new_branch":
+            layer.receive(make_request("ACK", to_tag="u"), UAC, now)
+        elif action == "cancel":
+            layer.receive(make_cancel(invite), UAC, now)
+        elif action.startswith("tu_") and key is not None:
+            stamped = layer.server_request(key)
+            if stamped is None:
+                continue
+            try:
+                layer.respond(key, make_response(stamped, int(action[3:]), to_tag="u"), now)
+            except LocalSipError:
+                pass  # answering twice is the TU's bug, reported clearly
+    if key is not None and layer.state(key) is TxState.PROCEEDING:
+        stamped = layer.server_request(key)
+        assert stamped is not None
+        layer.respond(key, make_response(stamped, 486, to_tag="u"), now)
+    run_until(layer, now + 1000.0)
+    assert len(layer) == 0
+
+
+CLIENT_ACTIONS = st.sampled_from(["r100", "r180", "r200", "r486", "wait"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(CLIENT_ACTIONS, st.floats(0, 5)), max_size=12))
+def test_any_response_sequence_on_an_invite_client_ends_cleanly(steps) -> None:
+    layer = TransactionLayer(T)
+    invite = make_request()
+    layer.send_request(invite, UAS, 0.0)
+    now = 0.0
+    finals = 0
+    for action, delay in steps:
+        now += delay
+        for o in layer.on_timeout(now):
+            assert not isinstance(o, ResponseReceived)
+        if action != "wait":
+            out = layer.receive(make_response(invite, int(action[1:]), to_tag="u"), UAS, now)
+            finals += sum(
+                1 for o in out if isinstance(o, ResponseReceived) and o.response.status >= 300
+            )
+    assert finals <= 1  # a non-2xx final reaches the TU once; retransmissions are ACKed
+    run_until(layer, now + 1000.0)
+    assert len(layer) == 0
