@@ -41,7 +41,7 @@ from telephony.media.ports import PortAllocator, bind_rtp_socket
 from telephony.media.rtp import RTP_HEADER_SIZE, RTP_VERSION
 from telephony.media.session import COMFORT_NOISE_DBFS, RtpSession
 from telephony.media.timer import MonotonicTimer
-from telephony.media.values import IdleMode, MediaParams, OutgoingAudio
+from telephony.media.values import IdleMode, MediaError, MediaParams, OutgoingAudio
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +106,7 @@ class MediaEngine:
         self._by_fd: list[dict[int, RtpSession]] = [{} for _ in range(slots)]
         self._ports_of: dict[RtpSession, int] = {}
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
         noise = np.random.default_rng(self._rng.getrandbits(32)).normal(
             0.0, 10 ** (COMFORT_NOISE_DBFS / 20.0), _COMFORT_NOISE_SECONDS * 8000
         )
@@ -122,6 +123,7 @@ class MediaEngine:
 
     async def stop(self) -> None:
         """Stop pacing, close every session and the engine's own descriptors (final)."""
+        self._stopped = True
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -155,7 +157,13 @@ class MediaEngine:
         return [s for slot in self._slots for s in slot]
 
     def open_session(self, params: MediaParams, *, idle: IdleMode | None = None) -> RtpSession:
-        """Bind a port from the range and start a session; it sends from its slot's next tick."""
+        """Bind a port from the range and start a session; it sends from its slot's next tick.
+
+        Raises PortsExhausted when the range is full (answer the call with 503) and
+        MediaError once the engine has been stopped.
+        """
+        if self._stopped:
+            raise MediaError("the media engine is stopped")
         sock = bind_rtp_socket(self._ports, self._host)
         port = sock.getsockname()[1]
         slot = self._planner.assign()

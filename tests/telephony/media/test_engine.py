@@ -18,7 +18,7 @@ from telephony.media.engine import MediaEngine
 from telephony.media.g711 import G711Law
 from telephony.media.ports import PortAllocator
 from telephony.media.rtp import uint16_diff, uint32_diff
-from telephony.media.session import MediaParams, PlaybackOutcome
+from telephony.media.session import MediaError, MediaParams, PlaybackOutcome
 
 from .conftest import PlainPeer
 
@@ -79,6 +79,8 @@ async def test_stopping_the_engine_closes_sessions_and_frees_ports() -> None:
     assert await handle is PlaybackOutcome.CLOSED
     assert allocator.available == before
     assert engine.sessions == []
+    with pytest.raises(MediaError, match="stopped"):
+        engine.open_session(MediaParams(remote=None))
 
 
 async def test_sessions_spread_over_slots(tmp_path: Path) -> None:
