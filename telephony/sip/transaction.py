@@ -34,6 +34,7 @@ from telephony.sip.message import (
 from telephony.sip.timers import Timer, TimerConfig
 
 __all__ = [
+    "INITIAL_STATE",
     "Ack2xxRetransmitter",
     "FailureReason",
     "InviteCancelled",
