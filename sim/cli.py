@@ -20,6 +20,7 @@ from sim.model import (
     RING_TIMEOUT_NEVER,
     ConstantRate,
     Distribution,
+    Exponential,
     ModelError,
     Profile,
     Roster,
@@ -412,7 +413,7 @@ def sim_main(argv: Sequence[str], *, out: TextIO | None = None, err: TextIO | No
     else:
         if args.json:
             write_json(Path(args.json), experiment, description)
-        _summary_table(experiment, out)
+        _summary_table(experiment, out, erlang_counterpart(model))
     if args.csv:
         write_csv(args.csv, experiment)
     if args.plot:
@@ -420,11 +421,59 @@ def sim_main(argv: Sequence[str], *, out: TextIO | None = None, err: TextIO | No
     return EXIT_OK
 
 
-def _summary_table(experiment: Any, out: TextIO) -> None:
+def erlang_counterpart(model: SimModel) -> tuple[str, dict[str, float]] | None:
+    """The exact steady-state figures when the run is an Erlang C or A model, else None.
+
+    That is: Poisson arrivals at a constant rate, exponential talk time, no wrap-up, agents
+    answer at once, patience exponential or none, a fixed number of agents all the time, no
+    callbacks or overflow. (Time in the menu keeps the arrivals Poisson.)
+    """
+    queue = model.queue
+    shifts = model.staff.shifts
+    arrivals = model.arrivals
+    if not (
+        isinstance(arrivals, ConstantRate)
+        and isinstance(model.talk_time, Exponential)
+        and (model.patience is None or isinstance(model.patience, Exponential))
+        and model.ring_delay is None
+        and queue.wrapup_seconds == 0.0
+        and queue.callback_after is None
+        and queue.max_wait is None
+        and all(
+            s.start <= arrivals.start and s.end >= arrivals.end and not s.breaks for s in shifts
+        )
+    ):
+        return None
+    patience = None if model.patience is None else model.patience.mean
+    traffic = Traffic(arrivals.rate, model.talk_time.mean, patience)
+    try:
+        exact = figures(
+            traffic,
+            len(shifts),
+            threshold=queue.service_level_seconds,
+            short_abandon=queue.short_abandon_seconds,
+        )
+    except StaffingError:
+        return None  # Erlang C with too few agents has no steady state
+    name = "Erlang C" if patience is None else "Erlang A"
+    return f"{name}, steady state", {
+        "service_level": exact.service_level,
+        "service_level_abandons": exact.service_level_abandons,
+        "answer_rate": exact.answer_rate,
+        "abandon_rate": exact.abandon_rate,
+        "asa": exact.asa,
+        "occupancy": exact.occupancy,
+        "mean_queue": traffic.arrival_rate * exact.mean_wait,
+    }
+
+
+def _summary_table(
+    experiment: Any, out: TextIO, exact: tuple[str, dict[str, float]] | None
+) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from sim.report import summary_rows
+    from sim.report import PERCENT_FIGURES, summary_rows
 
     print(
         f"{experiment.calls} calls, {experiment.method} "
@@ -434,9 +483,18 @@ def _summary_table(experiment: Any, out: TextIO) -> None:
     )
     table = Table()
     table.add_column("figure")
-    table.add_column("value", justify="right")
+    table.add_column("simulated", justify="right")
+    if exact is not None:
+        table.add_column(exact[0], justify="right")
     for name, text in summary_rows(experiment):
-        table.add_row(name, text)
+        cells = [name, text]
+        if exact is not None:
+            value = exact[1].get(name)
+            if value is None:
+                cells.append("")
+            else:
+                cells.append(f"{value:.2%}" if name in PERCENT_FIGURES else f"{value:.2f}")
+        table.add_row(*cells)
     Console(file=out, width=100).print(table)
 
 

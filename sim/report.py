@@ -20,6 +20,9 @@ from sim.experiment import Experiment
 from sim.stats import HISTOGRAM_BIN, Figures, IntervalCounters, pool
 
 FIGURE_FIELDS = tuple(f.name for f in fields(Figures))
+PERCENT_FIGURES = frozenset(
+    {"service_level", "service_level_abandons", "answer_rate", "abandon_rate", "occupancy"}
+)
 
 
 def clock_label(seconds: float) -> str:
@@ -212,18 +215,11 @@ def write_plot(
 
 def summary_rows(experiment: Experiment) -> list[tuple[str, str]]:
     """(figure, "mean ± half-width") for the terminal table."""
-    percent = {
-        "service_level",
-        "service_level_abandons",
-        "answer_rate",
-        "abandon_rate",
-        "occupancy",
-    }
     rows = []
     for name, e in experiment.estimates.items():
         if math.isnan(e.mean):
             text = "-"
-        elif name in percent:
+        elif name in PERCENT_FIGURES:
             text = f"{e.mean:.2%}"
             if math.isfinite(e.half_width):
                 text += f" ± {e.half_width:.2%}"

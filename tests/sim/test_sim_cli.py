@@ -160,3 +160,29 @@ def test_sim_batch_means_give_an_interval_from_one_long_run() -> None:
     assert doc["method"] == "batch means" and doc["runs"] == 1
     level = doc["estimates"]["service_level"]
     assert level["n"] == 10 and level["low"] < level["mean"] < level["high"]
+
+
+def test_sim_shows_the_exact_erlang_figures_beside_an_erlang_shaped_run() -> None:
+    base = [
+        "--rate",
+        "200",
+        "--hours",
+        "2",
+        "--agents",
+        "11",
+        "--aht",
+        "180",
+        "--patience",
+        "120",
+        "--quiet",
+        "--seed",
+        "3",
+    ]
+    code, out, _ = run(sim_main, base)
+    assert code == 0
+    exact = figures(Traffic(200 / 3600, 180.0, 120.0), 11)
+    assert "Erlang A, steady state" in out
+    assert f"{exact.service_level:.2%}" in out
+    # Agents who take 4 s to pick up make it a different model: no exact column.
+    code, out, _ = run(sim_main, [*base, "--ring-delay", "fixed:4"])
+    assert code == 0 and "steady state" not in out
