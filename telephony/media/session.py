@@ -83,9 +83,6 @@ T = TypeVar("T")
 
 # A UDP datagram carrying RTP for G.711 is 172 bytes; 2 KiB leaves room for any extension.
 MAX_DATAGRAM: Final = 2048
-# At most this many datagrams are read per session per tick, so a flood on one port cannot
-# starve the other calls of the slot (50 × 20 ms is far above any legitimate stream).
-MAX_DATAGRAMS_PER_POLL: Final = 50
 # RFC 5761 §4: with rtcp-mux, RTCP packet types 200–204 appear as RTP payload types 72–76.
 RTCP_MUX_PAYLOAD_TYPES: Final = range(72, 77)
 # ITU-T Q.24: at least 40 ms between key presses; two ticks of audio separate our events.
@@ -404,13 +401,6 @@ class RtpSession:
         self._tick = tick
         self.receive_datagram(data, (source[0], source[1]), now)
         return True
-
-    def poll_receive(self, now: float, tick: int) -> None:
-        """Read everything that arrived, then deliver what is due (engine-free driving)."""
-        for _ in range(MAX_DATAGRAMS_PER_POLL):
-            if not self.read_one(now, tick):
-                break
-        self.receive_due(now, tick)
 
     def receive_due(self, now: float, tick: int) -> None:
         """Called by the engine once per tick after reading: losses and DTMF that timed out."""
