@@ -55,8 +55,15 @@ def run_ours(traffic: Traffic, agents: int, calls: int, seed: int) -> Outcome:
     seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     total = result.total
     everyone_abandoned = total.abandoned + total.short_abandoned
-    return Outcome("hotline sim (acd engine)", result.calls, seconds, cpu, _peak_rss_mb(),
-                   total.service_level, everyone_abandoned / total.offered)
+    return Outcome(
+        "hotline sim (acd engine)",
+        result.calls,
+        seconds,
+        cpu,
+        _peak_rss_mb(),
+        total.service_level,
+        everyone_abandoned / total.offered,
+    )
 
 
 def run_ciw(traffic: Traffic, agents: int, calls: int, seed: int) -> Outcome:
@@ -78,12 +85,22 @@ def run_ciw(traffic: Traffic, agents: int, calls: int, seed: int) -> Outcome:
     served = [r for r in records if r.record_type == "service"]
     reneged = sum(1 for r in records if r.record_type == "renege")
     within = sum(1 for r in served if r.waiting_time <= 10.0)
-    return Outcome("ciw", len(records), seconds, cpu, _peak_rss_mb(), within / len(served),
-                   reneged / len(records))
+    return Outcome(
+        "ciw",
+        len(records),
+        seconds,
+        cpu,
+        _peak_rss_mb(),
+        within / len(served),
+        reneged / len(records),
+    )
 
 
-def _child(target: Callable[..., Outcome], args: tuple[object, ...],
-           pipe: multiprocessing.connection.Connection) -> None:
+def _child(
+    target: Callable[..., Outcome],
+    args: tuple[object, ...],
+    pipe: multiprocessing.connection.Connection,
+) -> None:
     pipe.send(target(*args))
     pipe.close()
 
@@ -111,25 +128,33 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     traffic = Traffic(args.rate / 3600.0, args.aht, args.patience)
     exact = figures(traffic, args.agents)
-    print(f"M/M/{args.agents}+M: {args.rate:g} calls/h, AHT {args.aht:g} s, patience "
-          f"{args.patience:g} s ({traffic.offered_load:.2f} Erl); exact Erlang A: SL(10 s) "
-          f"{exact.service_level:.4f}, P(abandon) {exact.p_abandon:.4f}")
+    print(
+        f"M/M/{args.agents}+M: {args.rate:g} calls/h, AHT {args.aht:g} s, patience "
+        f"{args.patience:g} s ({traffic.offered_load:.2f} Erl); exact Erlang A: SL(10 s) "
+        f"{exact.service_level:.4f}, P(abandon) {exact.p_abandon:.4f}"
+    )
     outcomes = [
         in_child(run_ours, traffic, args.agents, max(1, args.calls // 10), args.seed),
         in_child(run_ours, traffic, args.agents, args.calls, args.seed),
         in_child(run_ciw, traffic, args.agents, args.ciw_calls, args.seed),
     ]
-    print(f"{'simulator':26} {'calls':>9} {'wall s':>7} {'CPU s':>7} {'calls/CPU s':>11} "
-          f"{'peak RSS':>9} {'SL':>7} {'abandon':>8}")
+    print(
+        f"{'simulator':26} {'calls':>9} {'wall s':>7} {'CPU s':>7} {'calls/CPU s':>11} "
+        f"{'peak RSS':>9} {'SL':>7} {'abandon':>8}"
+    )
     for o in outcomes:
-        print(f"{o.name:26} {o.calls:9d} {o.seconds:7.1f} {o.cpu_seconds:7.1f} "
-              f"{o.calls / o.cpu_seconds:11.0f} {o.peak_rss_mb:7.0f}MB {o.service_level:7.4f} "
-              f"{o.abandon_all:8.4f}")
+        print(
+            f"{o.name:26} {o.calls:9d} {o.seconds:7.1f} {o.cpu_seconds:7.1f} "
+            f"{o.calls / o.cpu_seconds:11.0f} {o.peak_rss_mb:7.0f}MB {o.service_level:7.4f} "
+            f"{o.abandon_all:8.4f}"
+        )
     ours, ciw_run = outcomes[1], outcomes[2]
     ratio = (ours.calls / ours.cpu_seconds) / (ciw_run.calls / ciw_run.cpu_seconds)
-    print(f"throughput ours ÷ ciw (calls per CPU second): {ratio:.2f}; our peak RSS at "
-          f"{outcomes[0].calls} and {ours.calls} calls: {outcomes[0].peak_rss_mb:.0f} / "
-          f"{ours.peak_rss_mb:.0f} MB")
+    print(
+        f"throughput ours ÷ ciw (calls per CPU second): {ratio:.2f}; our peak RSS at "
+        f"{outcomes[0].calls} and {ours.calls} calls: {outcomes[0].peak_rss_mb:.0f} / "
+        f"{ours.peak_rss_mb:.0f} MB"
+    )
     return 0
 
 
