@@ -27,8 +27,9 @@ import numpy.typing as npt
 TICK_INTERVAL: Final = 0.020  # RFC 3551 §4.5: G.711 default packetization interval, 20 ms
 DEFAULT_SLOTS: Final = 10  # 2 ms apart; ~100 calls per slot at 1 000 calls
 DEFAULT_MAX_CATCH_UP: Final = 3  # up to 60 ms late is sent as a burst, beyond that skipped
-# Send times kept per session: 10 s of 20 ms packets in 6 KB (bench/ asks for more).
-DEFAULT_TIMING_WINDOW: Final = 500
+# Send times kept per session: 5 s of 20 ms packets in 3 KB (PERFORMANCE.md counts about
+# 5 KB of media state per call; bench/ asks for a longer window).
+DEFAULT_TIMING_WINDOW: Final = 250
 
 
 @dataclass(frozen=True, slots=True)
