@@ -425,7 +425,7 @@ class AcdEngine(CallControl):
             self._attended_transfer_failed(call, now, out)
         elif state is CallState.CALLBACK_RINGING:
             call.state = CallState.CALLBACK_WAITING
-            self._enqueue(call)
+            self._route(call, now, out)  # another ready agent takes it, or it keeps its place
         elif state is CallState.RINGING:
             if call.transfer_from is not None:
                 # A blind transfer to one agent failed: back to the call's queue.

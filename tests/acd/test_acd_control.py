@@ -402,3 +402,13 @@ def test_transfer_from_hold_takes_the_caller_off_hold_first() -> None:
     out = h.do("transfer", "c1", 9.0, to_agent="sr2")
     assert out[0] == StopMusicOnHold("c1")
     assert h.of(HoldEnded)[0].duration == 4.0
+
+
+def test_a_missed_callback_goes_to_another_ready_agent_at_once() -> None:
+    h = callback_queue()
+    h.do("call_arrived", "c1", "cb", 0.0)
+    h.do("callback_requested", "c1", 61.0, "139")
+    h.do("agent_login", "a1", 70.0, ready=True)  # rung for the callback
+    h.do("agent_login", "a2", 72.0, ready=True)  # nothing waits: a2 is idle
+    fired = h.tick(85.0)  # a1 misses
+    assert h.rung(fired) == [("c1", "a2")]

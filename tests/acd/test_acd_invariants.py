@@ -154,6 +154,7 @@ def test_random_sequences_keep_the_invariants(strategy: Strategy, staffed: bool,
             assert snapshot(engine, now) == before, f"{op} failed but changed the engine"
             out = []
         take(out)
+        check_no_idle_agent_beside_a_waiting_caller(engine)
         now += 0.25
 
     # Wind down: every call that is still in the ACD must reach one terminal state.
@@ -185,6 +186,15 @@ def test_random_sequences_keep_the_invariants(strategy: Strategy, staffed: bool,
                 or (isinstance(e, CallbackResult) and e.outcome is not CallbackOutcome.ANSWERED)]
     assert sorted(terminal) == sorted(queued)  # exactly one terminal event per call
     assert sorted(r.call_id for r in records) == sorted(queued)
+
+
+def check_no_idle_agent_beside_a_waiting_caller(engine: AcdEngine) -> None:
+    """White-box: in every lane, callers wait only while none of its agents is ready."""
+    for q in engine._queues.values():
+        for lane in q.lanes.values():
+            live = [e for e in lane.waiting if e[4].wait_token == e[3]]
+            assert len(live) == lane.live
+            assert not live or len(lane.pool) == 0, f"{q.name}: caller waits, agent idles"
 
 
 def snapshot(engine: AcdEngine, now: float) -> tuple[object, ...]:
