@@ -14,7 +14,7 @@ class TransportKind(StrEnum):
 
     UDP = "udp"
     TCP = "tcp"
-    TLS = "tls"  # reserved: the factory in transport.py refuses it until certificates exist
+    TLS = "tls"  # TCP with ssl; needs a TlsConfig (transport.py)
 
     @property
     def reliable(self) -> bool:

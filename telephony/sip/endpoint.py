@@ -44,7 +44,7 @@ from telephony.sip.transaction import (
     TransactionKey,
     TransactionTerminated,
 )
-from telephony.sip.transport import TcpTransport, UdpTransport, create_transport
+from telephony.sip.transport import TcpTransport, TlsConfig, UdpTransport, create_transport
 from telephony.sip.txlayer import TransactionLayer
 
 __all__ = ["ClientTransaction", "Handler", "ServerTransactionHandle", "SipEndpoint"]
@@ -174,13 +174,17 @@ class SipEndpoint:
         *,
         handler: Handler,
         timers: TimerConfig | None = None,
+        tls: TlsConfig | None = None,
     ) -> SipEndpoint:
-        """Bind ``[(kind, host, port), ...]`` e.g. ``[("udp", "127.0.0.1", 5060)]``."""
+        """Bind ``[(kind, host, port), ...]`` e.g. ``[("udp", "127.0.0.1", 5060)]``;
+        a ``("tls", ...)`` entry needs ``tls``."""
         self = cls(handler, timers or TimerConfig())
         try:
             for kind, host, port in bind:
                 self._transports.append(
-                    await create_transport(kind, host, port, self._receive, self._stream_error)
+                    await create_transport(
+                        kind, host, port, self._receive, self._stream_error, tls=tls
+                    )
                 )
         except BaseException:
             await self.close()

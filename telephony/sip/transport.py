@@ -1,4 +1,4 @@
-"""Thin asyncio SIP transports (UDP, TCP with stream framing; IPv4 and IPv6; TLS reserved).
+"""Thin asyncio SIP transports (UDP; TCP and TLS with stream framing; IPv4 and IPv6).
 
 A transport only moves bytes: it hands each datagram or framed TCP message to a callback
 with its source ``Peer`` and sends bytes to a ``Peer``. Parsing, routing decisions and
@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol, cast
 
 from telephony.sip.address import Peer, TransportKind
@@ -23,6 +25,7 @@ __all__ = [
     "SipTransport",
     "StreamErrorCallback",
     "TcpTransport",
+    "TlsConfig",
     "UdpTransport",
     "create_transport",
 ]
@@ -122,7 +125,7 @@ class _TcpConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
-        self.peer = _peer(TransportKind.TCP, transport.get_extra_info("peername"))
+        self.peer = _peer(self._owner.kind, transport.get_extra_info("peername"))
         self._owner._register(self)
 
     def data_received(self, data: bytes) -> None:
@@ -163,11 +166,16 @@ class TcpTransport:
     source ``Peer`` is that connection's remote address, which is the key we look up.
     """
 
-    kind = TransportKind.TCP
-
     def __init__(
-        self, on_message: MessageCallback, on_stream_error: StreamErrorCallback | None = None
+        self,
+        on_message: MessageCallback,
+        on_stream_error: StreamErrorCallback | None = None,
+        tls: TlsConfig | None = None,
     ) -> None:
+        # TLS is the same stream transport with ssl on both the listening and dialled side.
+        self.kind = TransportKind.TLS if tls is not None else TransportKind.TCP
+        self._server_ssl = tls.server_context() if tls is not None else None
+        self._client_ssl = tls.client_context() if tls is not None else None
         self._on_message = on_message
         self._on_stream_error = on_stream_error
         self._server: asyncio.Server | None = None
@@ -182,11 +190,16 @@ class TcpTransport:
         port: int,
         on_message: MessageCallback,
         on_stream_error: StreamErrorCallback | None = None,
+        tls: TlsConfig | None = None,
     ) -> TcpTransport:
-        self = cls(on_message, on_stream_error)
+        self = cls(on_message, on_stream_error, tls)
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: _TcpConnection(self), host=host, port=port, reuse_address=True
+            lambda: _TcpConnection(self),
+            host=host,
+            port=port,
+            reuse_address=True,
+            ssl=self._server_ssl,
         )
         self._local = _peer(self.kind, self._server.sockets[0].getsockname())
         return self
@@ -248,7 +261,11 @@ class TcpTransport:
     async def _connect(self, destination: Peer) -> _TcpConnection:
         loop = asyncio.get_running_loop()
         _, conn = await loop.create_connection(
-            lambda: _TcpConnection(self), destination.host, destination.port
+            lambda: _TcpConnection(self),
+            destination.host,
+            destination.port,
+            ssl=self._client_ssl,
+            server_hostname=destination.host if self._client_ssl is not None else None,
         )
         # Register under the address we dialled too, so replies and later requests reuse it.
         self._connections[(destination.host, destination.port)] = conn
@@ -265,12 +282,39 @@ class TcpTransport:
             await self._server.wait_closed()
 
 
+@dataclass(frozen=True, slots=True)
+class TlsConfig:
+    """Certificates for the TLS transport (RFC 3261 §26.3.1: SIP over TLS, port 5061).
+
+    ``cafile`` lists the authorities whose peers we accept when we dial out; without it the
+    system store is used. ``check_hostname`` is off by default because phones and trunks are
+    usually reached by IP address.
+    """
+
+    certfile: str
+    keyfile: str
+    cafile: str | None = None
+    check_hostname: bool = False
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.certfile, self.keyfile)
+        return context
+
+    def client_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.cafile)
+        context.check_hostname = self.check_hostname
+        return context
+
+
 async def create_transport(
     kind: TransportKind | str,
     host: str,
     port: int,
     on_message: MessageCallback,
     on_stream_error: StreamErrorCallback | None = None,
+    *,
+    tls: TlsConfig | None = None,
 ) -> UdpTransport | TcpTransport:
     """Bind a transport of ``kind`` on ``host``:``port`` (0 picks a free port)."""
     kind = TransportKind(kind.lower()) if isinstance(kind, str) else kind
@@ -278,4 +322,6 @@ async def create_transport(
         return await UdpTransport.bind(host, port, on_message)
     if kind is TransportKind.TCP:
         return await TcpTransport.bind(host, port, on_message, on_stream_error)
-    raise LocalSipError(f"transport {kind.value} is not available yet (TLS needs certificates)")
+    if tls is None:
+        raise LocalSipError("the TLS transport needs a TlsConfig (certificate and key files)")
+    return await TcpTransport.bind(host, port, on_message, on_stream_error, tls)

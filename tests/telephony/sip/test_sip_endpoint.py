@@ -16,6 +16,7 @@ from telephony.sip.message import Headers, SipRequest, new_call_id, new_tag
 from telephony.sip.parser import parse_message
 from telephony.sip.timers import TimerConfig
 from telephony.sip.transaction import make_cancel
+from telephony.sip.transport import TlsConfig
 from telephony.sip.uri import SipUri
 
 FAST = TimerConfig(t1=0.05, t2=0.4, t4=0.5, timer_d=0.5)
@@ -354,3 +355,28 @@ async def test_closing_the_endpoint_fails_pending_client_transactions() -> None:
         await endpoint.close()
         with pytest.raises(TransportFailure, match="closed"):
             await asyncio.wait_for(tx.final_response(), 5)
+
+
+async def test_options_and_invite_cancel_over_tls(tls_config: TlsConfig) -> None:
+    tls = tls_config
+    service = Service()
+    server = await SipEndpoint.start(
+        [("tls", "127.0.0.1", 0)], handler=service, timers=FAST, tls=tls
+    )
+    client = await SipEndpoint.start(
+        [("tls", "127.0.0.1", 0)], handler=lambda h: None, timers=FAST, tls=tls
+    )
+    try:
+        target = server.local_address("tls")
+        options = client.send_request(request("OPTIONS", target), target)
+        response = await asyncio.wait_for(options.final_response(), 5)
+        assert response.status == 200 and response.top_via.transport == "TLS"
+        invite_tx = client.send_request(request("INVITE", target), target)
+        async for provisional in invite_tx.responses():
+            if provisional.status == 180:
+                client.send_request(make_cancel(invite_tx.request), target)
+            last = provisional
+        assert last.status == 487
+    finally:
+        await client.close()
+        await server.close()

@@ -8,7 +8,7 @@ import pytest
 
 from telephony.sip.address import Peer, TransportKind
 from telephony.sip.errors import LocalSipError
-from telephony.sip.transport import TcpTransport, UdpTransport, create_transport
+from telephony.sip.transport import TcpTransport, TlsConfig, UdpTransport, create_transport
 
 OPTIONS = (
     b"OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK1\r\n"
@@ -79,9 +79,26 @@ async def test_tcp_connect_failure_reports_delivery_error() -> None:
         await transport.close()
 
 
-async def test_tls_is_reserved_but_refused_clearly() -> None:
-    with pytest.raises(LocalSipError, match="TLS"):
+async def test_tls_without_certificates_is_refused_clearly() -> None:
+    with pytest.raises(LocalSipError, match="TlsConfig"):
         await create_transport("tls", "127.0.0.1", 0, Inbox())
+
+
+async def test_tls_carries_framed_messages_both_ways(tls_config: TlsConfig) -> None:
+    server_inbox, client_inbox = Inbox(), Inbox()
+    server = await create_transport("tls", "127.0.0.1", 0, server_inbox, tls=tls_config)
+    client = await create_transport("tls", "127.0.0.1", 0, client_inbox, tls=tls_config)
+    try:
+        assert server.local.transport is TransportKind.TLS
+        client.send(OPTIONS, server.local)
+        data, source = await server_inbox.get()
+        assert data == OPTIONS and source.transport is TransportKind.TLS
+        server.send(b"SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n", source)
+        reply, _ = await client_inbox.get()
+        assert reply.startswith(b"SIP/2.0 200 OK")
+    finally:
+        await client.close()
+        await server.close()
 
 
 async def test_tcp_crlf_ping_gets_a_crlf_pong() -> None:
