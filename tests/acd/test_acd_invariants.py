@@ -189,12 +189,19 @@ def test_random_sequences_keep_the_invariants(strategy: Strategy, staffed: bool,
 
 
 def check_no_idle_agent_beside_a_waiting_caller(engine: AcdEngine) -> None:
-    """White-box: in every lane, callers wait only while none of its agents is ready."""
+    """White-box: in every lane, callers wait only while none of its agents is ready; ready
+    agents are exactly those in the pools; offers and ringing agents point at each other."""
     for q in engine._queues.values():
         for lane in q.lanes.values():
             live = [e for e in lane.waiting if e[4].wait_token == e[3]]
             assert len(live) == lane.live
             assert not live or len(lane.pool) == 0, f"{q.name}: caller waits, agent idles"
+    for agent in engine._agents.values():
+        assert (agent.state is AgentState.READY) == agent.in_pools
+        if agent.state is AgentState.RINGING:
+            assert agent.call is not None and agent in agent.call.ringing
+    for call in engine._calls.values():
+        assert all(a.state is AgentState.RINGING and a.call is call for a in call.ringing)
 
 
 def snapshot(engine: AcdEngine, now: float) -> tuple[object, ...]:
