@@ -1,0 +1,44 @@
+"""CPU time and resident memory of one process, read from /proc (Linux), for bench/.
+
+CPU is utime + stime of every thread of the process (fields 14 and 15 of /proc/<pid>/stat,
+in clock ticks), so a service's helper threads (aiosqlite, pyVoIP's per-call threads) are
+counted with it. Memory is the resident set from /proc/<pid>/statm.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True, slots=True)
+class ProcSample:
+    """CPU seconds used so far and resident bytes now, taken at ``wall`` (monotonic)."""
+
+    wall: float
+    cpu_seconds: float
+    rss_bytes: int
+    threads: int
+
+
+def sample(pid: int, wall: float) -> ProcSample:
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        text = stat.read()
+    # The command name (field 2) may contain spaces and parentheses: split after its last ")".
+    fields = text[text.rindex(")") + 2 :].split()
+    # fields[0] is field 3 (state): utime is field 14, stime 15, num_threads 20.
+    utime, stime, threads = int(fields[11]), int(fields[12]), int(fields[17])
+    with open(f"/proc/{pid}/statm", encoding="ascii") as statm:
+        resident_pages = int(statm.read().split()[1])
+    return ProcSample(wall, (utime + stime) / CLOCK_TICKS, resident_pages * PAGE_SIZE, threads)
+
+
+def cpu_percent(start: ProcSample, end: ProcSample) -> float:
+    """Percent of one core used between two samples (100 = one core busy all the time)."""
+    elapsed = end.wall - start.wall
+    if elapsed <= 0:
+        return 0.0
+    return 100.0 * (end.cpu_seconds - start.cpu_seconds) / elapsed
