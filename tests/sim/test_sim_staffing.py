@@ -166,3 +166,16 @@ def test_impossible_traffic_is_refused_by_name(kwargs: dict[str, float], message
 def test_a_target_without_any_bound_is_refused() -> None:
     with pytest.raises(StaffingError, match="at least one target"):
         StaffingTarget()
+
+
+@pytest.mark.parametrize("patience", [120.0, None])
+def test_the_transient_chain_settles_at_the_steady_state_formulas(patience: float | None) -> None:
+    """A constant rate for long enough: the last interval's time-averages are the steady state
+    (exact Erlang A / C), which checks the time-dependent solver the simulator is tested by."""
+    from sim.chain import transient_intervals
+
+    traffic = Traffic(200 / 3600, 180.0, patience)
+    exact = figures(traffic, 12)
+    last = transient_intervals([traffic.arrival_rate] * 24, 900.0, 12, 180.0, patience)[-1]
+    assert last.mean_queue == pytest.approx(traffic.arrival_rate * exact.mean_wait, rel=1e-6)
+    assert last.occupancy == pytest.approx(exact.occupancy, rel=1e-6)
