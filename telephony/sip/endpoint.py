@@ -331,7 +331,9 @@ class SipEndpoint:
                     client._queue.put_nowait(_FINAL)
             elif isinstance(out, MessageRejected):
                 self.rejected += 1
-                log.info(
+                # Answered ones at INFO; silent drops at DEBUG so a garbage flood cannot
+                # flood the log as well.
+                (log.info if out.status is not None else log.debug)(
                     "rejected SIP message from %s (%s): %s",
                     out.source,
                     out.status or "dropped",
