@@ -30,6 +30,7 @@ from hotline.acd_service import AcdService, engine_config
 from hotline.bootstrap import ensure_accounts
 from hotline.calls import CallManager
 from hotline.config import HotlineConfig
+from hotline.db.directory import sync_directory
 from hotline.db.engine import Database
 from hotline.db.migrate import upgrade_async
 from hotline.db.store import EventStore
@@ -42,6 +43,10 @@ from ivr.listener import Listener, ListenerConfig
 from prompts.catalogue import DEFAULT_DIR as PROMPTS_DIR
 from prompts.catalogue import PromptCatalogue
 from recordings.access import RecordingAccess
+from recordings.catalog import RecordingCatalog
+from recordings.policy import RecordingPolicy
+from recordings.recorder import Recorder
+from recordings.writer import ArchiveFormat, WriterSettings
 
 DEFAULT_FLOW = Path(__file__).resolve().parent.parent / "ivr" / "flows" / "default.yaml"
 
@@ -104,6 +109,8 @@ async def build_service(
         )
 
         queues, agents = engine_config(config.acd)
+        # The report and QA read queue thresholds and agents' teams from these tables.
+        await sync_directory(database, queues, agents)
         engine = AcdEngine(queues, agents, rng=random.Random())
         acd = AcdService(engine, notifier, loop)
         stack.callback(acd.close)
@@ -111,6 +118,21 @@ async def build_service(
         prompts = PromptCatalogue(config.prompts.directory or PROMPTS_DIR)
         flow = load_flow(config.ivr.flow or DEFAULT_FLOW, prompts.ids())
         switches = SwitchBoard({"surge": config.ivr.emergency})
+        recorder = Recorder(
+            root=config.recordings.root,
+            catalog=RecordingCatalog(database.sessions),
+            policy=RecordingPolicy(
+                percent_by_queue={q.name: q.record_percent for q in config.acd.queues},
+                record_ivr=config.recordings.record_ivr,
+            ),
+            wall_clock=time.time,
+            rng=random.Random(),
+            settings=WriterSettings(archive_format=ArchiveFormat(config.recordings.archive_format)),
+        )
+        # A crash leaves at most the last second of a recording unwritten; repair the rest.
+        await recorder.recover_at_startup()
+        flusher = asyncio.create_task(recorder.run_flusher(loop.time), name="recordings")
+        stack.callback(flusher.cancel)
         telephony = await TelephonyService.start(config, credentials=credentials)
         stack.push_async_callback(telephony.close)
         calls = CallManager(
@@ -121,6 +143,8 @@ async def build_service(
             switches=switches,
             listener_factory=_listener_factory(config),
             default_queue=config.acd.default_queue,
+            recorder=recorder,
+            teams={a.number: a.team for a in config.acd.agents},
         )
         stack.push_async_callback(calls.close)
 

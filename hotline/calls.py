@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import enum
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +44,11 @@ from ivr.flow import Flow, SwitchBoard
 from ivr.runner import MenuRunner
 from prompts.catalogue import PromptCatalogue
 from prompts.texts import Language
-from telephony.media.bridge import Bridge
+from recordings.catalog import CallInfo
+from recordings.policy import Phase as RecordingPhase
+from recordings.recorder import Recorder
+from recordings.writer import Channel
+from telephony.media.bridge import Bridge, BridgeLeg, TapFrame
 from telephony.media.dtmf import DtmfDigit, DtmfKey, DtmfSource
 from telephony.media.session import RtpSession
 from telephony.sdp import NoCommonCodec
@@ -102,6 +106,7 @@ class LiveCall:
     agent_id: str | None = None
     bridge: Bridge | None = None
     closing_phrase: ClosingKind | None = None
+    queue: str | None = None
     ivr: IvrSession | None = None
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     music: asyncio.Task[None] | None = None
@@ -118,6 +123,8 @@ class CallManager:
         switches: SwitchBoard,
         listener_factory: ListenerFactory | None = None,
         default_queue: str,
+        recorder: Recorder | None = None,
+        teams: Mapping[str, str] | None = None,
         then_survey: bool = False,
     ) -> None:
         self._telephony = telephony
@@ -128,6 +135,8 @@ class CallManager:
         self._listener_factory = listener_factory
         self._default_queue = default_queue
         self._then_survey = then_survey
+        self._recorder = recorder
+        self._teams = dict(teams or {})
         self._calls: dict[str, LiveCall] = {}
         self._closing = asyncio.Event()
         acd.on_action(self._on_acd_action)
@@ -210,6 +219,7 @@ class CallManager:
                 log.warning("flow names unknown queue %r; using %r", queue, self._default_queue)
                 queue = self._default_queue
             call.phase = Phase.QUEUED
+            call.queue = queue
             menu_path = tuple(outcome.transfer.menu_path)
             self._acd.command(
                 lambda now: self._acd.engine.call_arrived(
@@ -366,6 +376,7 @@ class CallManager:
             # SPEC-P10 then SPEC-P4, before the two sides hear each other.
             await call.media.play(np.concatenate(greeting))
         if call.phase is Phase.CONNECTED and leg is not None and call.agent_id == leg.agent_id:
+            await self._start_recording(call, action.agent_number)
             self._bridge(call, leg)
 
     async def _closing_flow(self, call: LiveCall, agent_id: str) -> None:
@@ -423,7 +434,51 @@ class CallManager:
 
     def _bridge(self, call: LiveCall, leg: AgentLeg) -> None:
         self._unbridge(call)
-        call.bridge = Bridge(call.media, leg.media)
+        writer = self._recorder.active(call.call_id) if self._recorder else None
+        tap = None
+        if writer is not None:
+            loop = asyncio.get_running_loop()
+
+            def tap(frame: TapFrame) -> None:
+                # Caller left, agent right, each placed by its own RTP timestamps (issue 6).
+                channel = Channel.CALLER if frame.leg is BridgeLeg.A else Channel.AGENT
+                writer.add_rtp(
+                    channel, frame.frame.rtp_timestamp, channel.value, frame.frame.pcm, loop.time()
+                )
+
+        call.bridge = Bridge(call.media, leg.media, tap=tap)
+
+    async def _start_recording(self, call: LiveCall, agent_number: str) -> None:
+        if self._recorder is None:
+            return
+        info = CallInfo(
+            call_id=call.call_id,
+            queue=call.queue,
+            agent_number=agent_number,
+            team=self._teams.get(agent_number),
+            caller_number=call.caller_number,
+            is_complaint=call.queue == "complaints",
+        )
+        try:
+            await self._recorder.start(
+                info, phase=RecordingPhase.AGENT, now=asyncio.get_running_loop().time()
+            )
+        except Exception:
+            # A full disk must not drop the caller: the call goes on unrecorded.
+            log.exception("recording of call %s could not start", call.call_id)
+
+    def pause_recording(self, call_id: str, reason: str) -> None:
+        """Card numbers and other sensitive data: nothing reaches the disk until resumed."""
+        writer = self._recorder.active(call_id) if self._recorder else None
+        if writer is None:
+            raise KeyError(call_id)
+        writer.pause(asyncio.get_running_loop().time(), reason)
+
+    def resume_recording(self, call_id: str) -> None:
+        writer = self._recorder.active(call_id) if self._recorder else None
+        if writer is None:
+            raise KeyError(call_id)
+        writer.resume(asyncio.get_running_loop().time())
 
     def _unbridge(self, call: LiveCall) -> None:
         if call.bridge is not None:
@@ -452,6 +507,11 @@ class CallManager:
                 await call.caller.hangup()
         call.media.close()
         self._calls.pop(call.call_id, None)
+        if self._recorder is not None:
+            try:
+                await self._recorder.finish(call.call_id, now=asyncio.get_running_loop().time())
+            except Exception:
+                log.exception("recording of call %s could not be completed", call.call_id)
 
     def _acd_safe(self, op: Any) -> bool:
         """An ACD command whose refusal (a race with another event) is logged, not raised."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import soundfile
 from conftest import sip_port
 from pjsua_phones import Phone, PhoneCall, PjsuaLibrary, answer, hang_up, wait_for
 
@@ -106,7 +107,8 @@ async def test_agent_answer_after_two_rings_is_within_service_level_and_agent_by
     answered = next(e for e in seen if isinstance(e, CallAnswered))
     assert answered.agent_id == "1001"
     assert not answered.late  # SPEC-Q1: inside 10 s, no P4
-    await asyncio.sleep(1.0)
+    # The caller first hears P10 with the agent's number, then the two talk for a moment.
+    await asyncio.sleep(CATALOGUE.agent_greeting("1001", Language.ZH).size / 8000 + 1.5)
     hang_up(agent.incoming[0])  # the agent's phone sends BYE first
     await wait_for(lambda: any(isinstance(e, TalkEnded) for e in seen), what="talk ended")
     ended = next(e for e in seen if isinstance(e, TalkEnded))
@@ -118,6 +120,14 @@ async def test_agent_answer_after_two_rings_is_within_service_level_and_agent_by
     survey = [e for e in seen if isinstance(e, SurveyAnswered)]
     assert [(s.agent_id, s.score, s.satisfied) for s in survey] == [("1001", 1, True)]
     assert any(isinstance(e, CallEnded) for e in seen)
+    # The agent-connected part was recorded (issue 6): stereo, 8 kHz, as long as the talk.
+    root = service.config.recordings.root
+    await wait_for(lambda: any(root.rglob(f"{answered.call_id}.wav")), what="recording")
+    (path,) = root.rglob(f"{answered.call_id}.wav")
+    info = soundfile.info(str(path))
+    assert (info.channels, info.samplerate, info.subtype) == (2, 8000, "PCM_16")
+    assert 0.5 < info.duration < 6.0
+    assert path.relative_to(root).parts[0].isdigit()  # <root>/YYYY/MM/DD/<call-id>.wav
 
 
 async def test_agent_answering_after_12_seconds_is_counted_late(
