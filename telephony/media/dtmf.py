@@ -2,9 +2,12 @@
 
 Receive rules (RFC 4733 §2.5.2): all packets of one key press share the RTP timestamp of its
 start; the duration grows in each update; the final packet has the E bit and is sent three
-times. We emit exactly one ``DtmfDigit`` per key press, when the first end packet arrives (or,
-if every end packet was lost, when the next event starts or the event falls silent for
-``event_timeout`` seconds), and drop the repeats by their timestamp.
+times. We report each key press once, as a ``DtmfDigit``, on its *first* packet (key down),
+because a caller's digit must cut a playing prompt at once (barge-in within 100 ms, issue 4)
+and waiting for the end would add the whole key-press duration. Its length follows as a
+``DtmfEnded`` when the first end packet arrives (or, if every end packet was lost, when the
+next event starts or the event falls silent for ``event_timeout`` seconds); repeated end
+packets are dropped by their timestamp.
 """
 
 from __future__ import annotations
@@ -94,6 +97,18 @@ class DtmfDigit:
 
 
 @dataclass(frozen=True, slots=True)
+class DtmfEnded:
+    """The end of an RFC 4733 key press already reported as a DtmfDigit, with its length."""
+
+    key: DtmfKey
+    duration_ms: int
+    rtp_timestamp: int
+
+
+DtmfEvent = DtmfDigit | DtmfEnded
+
+
+@dataclass(frozen=True, slots=True)
 class TelephoneEvent:
     """The 4-byte RFC 4733 §2.3 payload."""
 
@@ -132,7 +147,8 @@ class _OpenEvent:
 
 
 class TelephoneEventReceiver:
-    """Turns the telephone-event packets of one stream into one DtmfDigit per key press."""
+    """Turns one stream's telephone-event packets into a DtmfDigit per key press (at key
+    down) and a DtmfEnded with its duration."""
 
     def __init__(
         self,
@@ -145,43 +161,44 @@ class TelephoneEventReceiver:
         self._open: _OpenEvent | None = None
         self._finished: deque[int] = deque(maxlen=_FINISHED_MEMORY)
 
-    def receive(self, timestamp: int, payload: bytes, now: float) -> list[DtmfDigit]:
-        """Feed one packet's RTP timestamp and payload; returns the key presses it completes."""
+    def receive(self, timestamp: int, payload: bytes, now: float) -> list[DtmfEvent]:
+        """Feed one packet's RTP timestamp and payload; returns what it starts or ends."""
         event = TelephoneEvent.parse(payload)
         key = DtmfKey.from_event_code(event.event)
         if key is None or timestamp in self._finished:
             return []
-        digits: list[DtmfDigit] = []
+        out: list[DtmfEvent] = []
         if self._open is not None and self._open.timestamp != timestamp:
             # A new event began while the previous one never signalled its end.
-            digits.append(self._finish(self._open))
+            out.append(self._finish(self._open))
             self._open = None
-        if event.end:
-            self._open = None
-            digits.append(self._finish(_OpenEvent(timestamp, key, event.duration, now)))
-        elif self._open is None:
+        if self._open is None:
+            # Key down: the first packet we see of this press (usually the marked one).
+            known = self._ms(event.duration) if event.end else None
+            out.append(DtmfDigit(key, known, DtmfSource.RFC4733, rtp_timestamp=timestamp))
             self._open = _OpenEvent(timestamp, key, event.duration, now)
         else:
             self._open.duration = max(self._open.duration, event.duration)
             self._open.last_seen = now
-        return digits
+        if event.end:
+            out.append(self._finish(self._open))
+            self._open = None
+        return out
 
-    def poll(self, now: float) -> DtmfDigit | None:
+    def poll(self, now: float) -> DtmfEnded | None:
         """End an event whose end packets all got lost, once it has been quiet long enough."""
         if self._open is None or now - self._open.last_seen < self._timeout:
             return None
-        digit = self._finish(self._open)
+        ended = self._finish(self._open)
         self._open = None
-        return digit
+        return ended
 
-    def _finish(self, event: _OpenEvent) -> DtmfDigit:
+    def _ms(self, duration: int) -> int:
+        return round(duration * 1000 / self._clock_rate)
+
+    def _finish(self, event: _OpenEvent) -> DtmfEnded:
         self._finished.append(event.timestamp)
-        return DtmfDigit(
-            key=event.key,
-            duration_ms=round(event.duration * 1000 / self._clock_rate),
-            source=DtmfSource.RFC4733,
-            rtp_timestamp=event.timestamp,
-        )
+        return DtmfEnded(event.key, self._ms(event.duration), event.timestamp)
 
 
 @dataclass(frozen=True, slots=True)

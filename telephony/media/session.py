@@ -30,6 +30,7 @@ import numpy as np
 from telephony.media.audio import FRAME_SAMPLES
 from telephony.media.dtmf import (
     DtmfDigit,
+    DtmfEnded,
     DtmfKey,
     DtmfParseError,
     TelephoneEventFrame,
@@ -67,6 +68,7 @@ from telephony.media.values import (
 # The types users of a session need are importable from here too.
 __all__ = [
     "AudioFrame",
+    "DtmfEndedListener",
     "DtmfListener",
     "FrameListener",
     "IdleMode",
@@ -105,6 +107,7 @@ _AFTER_FIRST_BYTE: Final = struct.Struct("!BHII")
 
 FrameListener = Callable[[AudioFrame], None]
 DtmfListener = Callable[[DtmfDigit], None]
+DtmfEndedListener = Callable[[DtmfEnded], None]
 
 
 class RtpSession:
@@ -169,6 +172,7 @@ class RtpSession:
         self._dtmf_rx = TelephoneEventReceiver()
         self._audio_listeners: list[FrameListener] = []
         self._dtmf_listeners: list[DtmfListener] = []
+        self._dtmf_ended_listeners: list[DtmfEndedListener] = []
         self._now = 0.0
         self._tick = first_tick
         # Counters.
@@ -232,13 +236,22 @@ class RtpSession:
         return _subscribe(self._sent_listeners, listener)
 
     def subscribe_dtmf(self, listener: DtmfListener) -> Callable[[], None]:
-        """Call ``listener`` with every key press (RFC 4733, or SIP INFO via deliver_dtmf)."""
+        """Call ``listener`` once per key press (RFC 4733 at key down, or SIP INFO via
+        deliver_dtmf); returns the unsubscribe function."""
         return _subscribe(self._dtmf_listeners, listener)
+
+    def subscribe_dtmf_ended(self, listener: DtmfEndedListener) -> Callable[[], None]:
+        """Call ``listener`` when an RFC 4733 key press ends, with its duration."""
+        return _subscribe(self._dtmf_ended_listeners, listener)
 
     def deliver_dtmf(self, digit: DtmfDigit) -> None:
         """Hand a digit that arrived by SIP INFO to the same listeners as RFC 4733 digits."""
         for listener in list(self._dtmf_listeners):
             _call(listener, digit)
+
+    def _deliver_ended(self, ended: DtmfEnded) -> None:
+        for listener in list(self._dtmf_ended_listeners):
+            _call(listener, ended)
 
     # --- sending ---------------------------------------------------------------------------
 
@@ -411,9 +424,9 @@ class RtpSession:
         if len(self._jitter):
             for output in self._jitter.pop(now):
                 self._on_jitter_output(output)
-        digit = self._dtmf_rx.poll(now)
-        if digit is not None:
-            self.deliver_dtmf(digit)
+        ended = self._dtmf_rx.poll(now)
+        if ended is not None:
+            self._deliver_ended(ended)
 
     def receive_datagram(self, data: bytes, source: Address, now: float) -> None:
         """One datagram that arrived on the session's port at ``now``."""
@@ -483,12 +496,15 @@ class RtpSession:
         packet = output.packet
         if packet.payload_type == self._params.dtmf_payload_type:
             try:
-                digits = self._dtmf_rx.receive(packet.timestamp, packet.payload, self._now)
+                events = self._dtmf_rx.receive(packet.timestamp, packet.payload, self._now)
             except DtmfParseError:
                 self._malformed += 1
                 return
-            for digit in digits:
-                self.deliver_dtmf(digit)
+            for event in events:
+                if isinstance(event, DtmfEnded):
+                    self._deliver_ended(event)
+                else:
+                    self.deliver_dtmf(event)
             return
         law = self._params.law_of(packet.payload_type)
         if law is None:

@@ -6,6 +6,8 @@ import pytest
 
 from telephony.media.dtmf import (
     DtmfDigit,
+    DtmfEnded,
+    DtmfEvent,
     DtmfKey,
     DtmfParseError,
     DtmfSource,
@@ -52,50 +54,69 @@ def test_sender_refuses_an_event_shorter_than_a_packet() -> None:
         telephone_event_frames(DtmfKey.ONE, duration_ms=10)
 
 
-def feed(receiver: TelephoneEventReceiver, ts: int, key: DtmfKey, ms: int) -> list[DtmfDigit]:
-    digits: list[DtmfDigit] = []
+def feed(receiver: TelephoneEventReceiver, ts: int, key: DtmfKey, ms: int) -> list[DtmfEvent]:
+    events: list[DtmfEvent] = []
     for i, frame in enumerate(telephone_event_frames(key, duration_ms=ms)):
-        digits += receiver.receive(ts, frame.payload, now=i * 0.02)
-    return digits
+        events += receiver.receive(ts, frame.payload, now=i * 0.02)
+    return events
 
 
-def test_receiver_reports_one_digit_per_key_press_despite_repeated_ends() -> None:
+def test_a_key_press_is_reported_at_key_down_and_its_duration_at_the_end() -> None:
     receiver = TelephoneEventReceiver()
-    digits = feed(receiver, 1000, DtmfKey.POUND, 120)
-    assert digits == [DtmfDigit(DtmfKey.POUND, 120, DtmfSource.RFC4733, rtp_timestamp=1000)]
+    frames = telephone_event_frames(DtmfKey.POUND, duration_ms=120)
+    first = receiver.receive(1000, frames[0].payload, now=0.0)
+    # The digit is known from the very first packet: a prompt can stop at once.
+    assert first == [DtmfDigit(DtmfKey.POUND, None, DtmfSource.RFC4733, rtp_timestamp=1000)]
+    rest: list[DtmfEvent] = []
+    for i, frame in enumerate(frames[1:], start=1):
+        rest += receiver.receive(1000, frame.payload, now=i * 0.02)
+    # Three end packets, one end reported.
+    assert rest == [DtmfEnded(DtmfKey.POUND, 120, rtp_timestamp=1000)]
 
 
 def test_the_same_key_twice_gives_two_digits() -> None:
     receiver = TelephoneEventReceiver()
-    digits = feed(receiver, 1000, DtmfKey.ONE, 100) + feed(receiver, 5000, DtmfKey.ONE, 100)
-    assert [d.key for d in digits] == [DtmfKey.ONE, DtmfKey.ONE]
+    events = feed(receiver, 1000, DtmfKey.ONE, 100) + feed(receiver, 5000, DtmfKey.ONE, 100)
+    digits = [e for e in events if isinstance(e, DtmfDigit)]
+    assert [(d.key, d.rtp_timestamp) for d in digits] == [(DtmfKey.ONE, 1000), (DtmfKey.ONE, 5000)]
+    assert sum(isinstance(e, DtmfEnded) for e in events) == 2
 
 
-def test_an_event_whose_ends_were_all_lost_is_reported_on_timeout() -> None:
+def test_only_end_packets_still_give_one_digit_with_its_duration() -> None:
+    receiver = TelephoneEventReceiver()
+    end = telephone_event_frames(DtmfKey.EIGHT, duration_ms=80)[-1]
+    events = [e for _ in range(3) for e in receiver.receive(40, end.payload, 0.0)]
+    assert events == [
+        DtmfDigit(DtmfKey.EIGHT, 80, DtmfSource.RFC4733, rtp_timestamp=40),
+        DtmfEnded(DtmfKey.EIGHT, 80, rtp_timestamp=40),
+    ]
+
+
+def test_an_event_whose_ends_were_all_lost_ends_on_timeout() -> None:
     receiver = TelephoneEventReceiver(event_timeout=0.5)
+    events: list[DtmfEvent] = []
     for i, frame in enumerate(telephone_event_frames(DtmfKey.SEVEN, duration_ms=100)):
         if not frame.end:
-            assert receiver.receive(320, frame.payload, now=i * 0.02) == []
+            events += receiver.receive(320, frame.payload, now=i * 0.02)
+    assert [type(e) for e in events] == [DtmfDigit]
     assert receiver.poll(now=0.3) is None
-    digit = receiver.poll(now=0.7)
-    assert digit is not None
-    assert digit.key is DtmfKey.SEVEN
-    assert digit.duration_ms == 80
+    assert receiver.poll(now=0.7) == DtmfEnded(DtmfKey.SEVEN, 80, rtp_timestamp=320)
     assert receiver.poll(now=5.0) is None
 
 
-def test_an_event_without_end_is_reported_when_the_next_event_starts() -> None:
+def test_an_event_without_end_ends_when_the_next_event_starts() -> None:
     receiver = TelephoneEventReceiver()
     first = telephone_event_frames(DtmfKey.TWO)[0]
-    assert receiver.receive(100, first.payload, 0.0) == []
-    digits = feed(receiver, 2000, DtmfKey.THREE, 100)
-    assert [d.key for d in digits] == [DtmfKey.TWO, DtmfKey.THREE]
+    assert [type(e) for e in receiver.receive(100, first.payload, 0.0)] == [DtmfDigit]
+    events = feed(receiver, 2000, DtmfKey.THREE, 100)
+    assert events[0] == DtmfEnded(DtmfKey.TWO, 20, rtp_timestamp=100)
+    assert events[1] == DtmfDigit(DtmfKey.THREE, None, DtmfSource.RFC4733, rtp_timestamp=2000)
 
 
 def test_late_end_packets_of_an_old_event_do_not_repeat_it() -> None:
     receiver = TelephoneEventReceiver()
     end = telephone_event_frames(DtmfKey.FOUR)[-1]
-    assert len(receiver.receive(100, end.payload, 0.0)) == 1
+    assert len(receiver.receive(100, end.payload, 0.0)) == 2
     feed(receiver, 2000, DtmfKey.SIX, 100)
     assert receiver.receive(100, end.payload, 1.0) == []
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from telephony.media.audio import aligned_snr_db, level_dbfs, tone
-from telephony.media.dtmf import DtmfDigit, DtmfKey, DtmfSource
+from telephony.media.dtmf import DtmfDigit, DtmfEnded, DtmfKey, DtmfSource
 from telephony.media.engine import MediaEngine
 from telephony.media.g711 import PCMU, G711Law
 from telephony.media.rtp import RtpPacket, uint16_diff, uint32_diff
@@ -168,14 +168,20 @@ async def test_dtmf_sent_by_one_session_arrives_as_digits_at_another(
     receiver = engine.open_session(MediaParams(remote=None))
     sender = engine.open_session(MediaParams(remote=receiver.local_address))
     digits: list[DtmfDigit] = []
+    ended: list[DtmfEnded] = []
     receiver.subscribe_dtmf(digits.append)
+    receiver.subscribe_dtmf_ended(ended.append)
     done = sender.send_dtmf("12#", duration_ms=100)
-    await run_ticks(engine, clock, 40)
+    await run_ticks(engine, clock, 2)
+    # Key down is enough to know the digit (barge-in must not wait for the key's end).
+    assert [d.key for d in digits] == [DtmfKey.ONE]
+    assert ended == []
+    await run_ticks(engine, clock, 38)
     assert await done is True
-    assert digits == [
-        DtmfDigit(key, 100, DtmfSource.RFC4733, rtp_timestamp=digits[i].rtp_timestamp)
-        for i, key in enumerate([DtmfKey.ONE, DtmfKey.TWO, DtmfKey.POUND])
-    ]
+    keys = [DtmfKey.ONE, DtmfKey.TWO, DtmfKey.POUND]
+    assert [(d.key, d.source) for d in digits] == [(k, DtmfSource.RFC4733) for k in keys]
+    assert [(e.key, e.duration_ms) for e in ended] == [(k, 100) for k in keys]
+    assert [e.rtp_timestamp for e in ended] == [d.rtp_timestamp for d in digits]
     assert len({d.rtp_timestamp for d in digits}) == 3
 
 
