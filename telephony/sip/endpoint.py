@@ -120,6 +120,8 @@ class ClientTransaction:
         self.key = key
         self._queue: asyncio.Queue[SipResponse | BaseException | object] = asyncio.Queue()
         self._ack: Send | None = None
+        self.final: SipResponse | None = None  # the first final response
+        self.retransmitted_2xx = 0  # 2xx copies after the first (RFC 6026 Accepted state)
 
     async def responses(self) -> AsyncIterator[SipResponse]:
         """Provisional responses, then the final one; raises TransactionTimeout (Timer B/F)
@@ -347,9 +349,15 @@ class SipEndpoint:
         client = self._clients.get(key)
         if client is None:
             return
-        if response.status >= 200 and client._ack is not None and response.is_success:
-            self._send(client._ack)  # retransmitted 2xx: repeat our ACK (§13.2.2.4)
+        if client.final is not None:
+            # Only 2xx get past a completed INVITE client (RFC 6026): the UAS retransmits
+            # them until our ACK arrives, so repeat the ACK (§13.2.2.4).
+            client.retransmitted_2xx += 1
+            if client._ack is not None:
+                self._send(client._ack)
             return
+        if response.status >= 200:
+            client.final = response
         client._queue.put_nowait(response)
 
     def _dispatch(self, event: RequestReceived) -> None:

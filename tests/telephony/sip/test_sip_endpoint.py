@@ -142,8 +142,12 @@ async def test_2xx_is_retransmitted_until_the_ack_arrives(pair) -> None:
     tx = client.send_request(invite, target)
     final = await asyncio.wait_for(tx.final_response(), 5)
     assert final.status == 200 and final.body == b"v=0\r\n"
-    # Wait past the first retransmission (T1) before ACKing: the service must still get it.
-    await asyncio.sleep(FAST.t1 * 3)
+    # Hold the ACK back until the service has retransmitted its 2xx (§13.3.1.4).
+    for _ in range(200):
+        if tx.retransmitted_2xx >= 2:
+            break
+        await asyncio.sleep(FAST.t1 / 2)
+    assert tx.retransmitted_2xx >= 2
     ack = SipRequest(
         "ACK",
         invite.uri,
@@ -165,6 +169,10 @@ async def test_2xx_is_retransmitted_until_the_ack_arrives(pair) -> None:
         await asyncio.sleep(0.02)
     assert service.acks and service.acks[0] is not None
     assert service.acks[0].method == "ACK"
+    # once ACKed, the retransmissions stop
+    settled = tx.retransmitted_2xx
+    await asyncio.sleep(FAST.t2 * 2)
+    assert tx.retransmitted_2xx <= settled + 1  # at most one was already in flight
 
 
 @pytest.mark.parametrize("pair", FAMILIES[:1], indirect=True)
