@@ -11,13 +11,12 @@ import json
 import math
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from acd.config import ConfigError, QueueConfig, Strategy
 from sim.model import (
-    RING_TIMEOUT_NEVER,
     ConstantRate,
     Distribution,
     Exponential,
@@ -25,6 +24,7 @@ from sim.model import (
     Profile,
     Roster,
     SimModel,
+    default_queue,
     fixed_staff,
     load_profile,
     load_roster,
@@ -234,30 +234,33 @@ def _sim_parser() -> argparse.ArgumentParser:
     p.add_argument("--patience", default="none", help="patience distribution (default none)")
     p.add_argument("--menu-time", default="none", help="time in the voice menu first")
     p.add_argument("--ring-delay", default="none", help="time an agent takes to answer")
-    p.add_argument("--wrapup", type=float, default=0.0, help="queue wrap-up seconds")
+    p.add_argument(
+        "--config",
+        type=Path,
+        help="take the queue's settings from this hotline config file (as in production); "
+        "the queue options below override single settings",
+    )
+    p.add_argument("--queue", help="with --config: which queue (default: the first)")
+    p.add_argument("--wrapup", type=float, help="queue wrap-up seconds (default 0)")
     p.add_argument("--wrapup-time", default="none", help="time agents take to submit wrap-up")
     p.add_argument(
         "--ring-timeout",
         type=float,
-        default=RING_TIMEOUT_NEVER,
         help="seconds before the ACD tries the next agent (default: never)",
     )
     p.add_argument(
         "--strategy",
-        default="longest_idle",
         choices=[s.value for s in Strategy],
-        help="routing strategy of the simulated queue",
+        help="routing strategy of the simulated queue (default longest_idle)",
     )
     p.add_argument(
         "--threshold",
         type=float,
-        default=DEFAULT_THRESHOLD,
         help="service-level X in seconds (default 10, SPEC-Q1)",
     )
     p.add_argument(
         "--short-abandon",
         type=float,
-        default=DEFAULT_SHORT_ABANDON,
         help="abandons within this many seconds are counted apart (default 5)",
     )
     p.add_argument("--callback-after", type=float, help="offer a callback after N seconds")
@@ -312,15 +315,7 @@ def build_model(args: argparse.Namespace) -> SimModel:
     talk = _dist(args.aht, "--aht")
     if talk is None:
         raise ModelError("a talk time distribution is required", field="--aht")
-    queue = QueueConfig(
-        name="sim",
-        strategy=args.strategy,
-        ring_timeout=args.ring_timeout,
-        wrapup_seconds=args.wrapup,
-        service_level_seconds=args.threshold,
-        short_abandon_seconds=args.short_abandon,
-        callback_after=args.callback_after,
-    )
+    queue = _queue(args)
     return SimModel(
         arrivals=arrivals,
         talk_time=talk,
@@ -335,8 +330,56 @@ def build_model(args: argparse.Namespace) -> SimModel:
     )
 
 
+# Queue options of `hotline sim` and the QueueConfig fields they set.
+QUEUE_OPTIONS = (
+    ("strategy", "strategy"),
+    ("ring_timeout", "ring_timeout"),
+    ("wrapup", "wrapup_seconds"),
+    ("threshold", "service_level_seconds"),
+    ("short_abandon", "short_abandon_seconds"),
+    ("callback_after", "callback_after"),
+)
+
+
+def _queue(args: argparse.Namespace) -> QueueConfig:
+    """The production queue from --config (translated as the service does), or an Erlang-shaped
+    one; explicit queue options override single fields either way."""
+    if args.config is not None:
+        queue = _queue_from_config(args.config, args.queue)
+    else:
+        queue = default_queue()
+    changes = {
+        field: getattr(args, option)
+        for option, field in QUEUE_OPTIONS
+        if getattr(args, option) is not None
+    }
+    return replace(queue, **changes) if changes else queue
+
+
+def _queue_from_config(path: Path, name: str | None) -> QueueConfig:
+    from hotline.acd_service import engine_config
+    from hotline.config import ConfigError as HotlineConfigError
+    from hotline.config import load_config
+
+    try:
+        config = load_config(path, environ={})
+    except HotlineConfigError as exc:
+        raise ModelError(str(exc)) from None  # it already names file, line and field
+    queues, _ = engine_config(config.acd)
+    chosen = queues[0] if name is None else next((q for q in queues if q.name == name), None)
+    if chosen is None:
+        raise ModelError(
+            f"no queue {name!r}; the config has {[q.name for q in queues]}",
+            file=str(path),
+            field="--queue",
+        )
+    return chosen
+
+
 def _describe(args: argparse.Namespace) -> dict[str, Any]:
     keep = (
+        "config",
+        "queue",
         "rate",
         "profile",
         "agents",
@@ -417,7 +460,9 @@ def sim_main(argv: Sequence[str], *, out: TextIO | None = None, err: TextIO | No
     if args.csv:
         write_csv(args.csv, experiment)
     if args.plot:
-        write_plot(args.plot, experiment, target=args.target, threshold=args.threshold)
+        write_plot(
+            args.plot, experiment, target=args.target, threshold=model.queue.service_level_seconds
+        )
     return EXIT_OK
 
 

@@ -186,3 +186,51 @@ def test_sim_shows_the_exact_erlang_figures_beside_an_erlang_shaped_run() -> Non
     # Agents who take 4 s to pick up make it a different model: no exact column.
     code, out, _ = run(sim_main, [*base, "--ring-delay", "fixed:4"])
     assert code == 0 and "steady state" not in out
+
+
+def test_sim_takes_the_queue_settings_of_a_production_config(tmp_path: Path) -> None:
+    config = tmp_path / "hotline.yaml"
+    config.write_text(
+        "acd:\n"
+        "  queues:\n"
+        "    - name: general\n"
+        "    - name: billing\n"
+        "      callback_after: 20\n"
+        "      service_level_seconds: 2\n"
+        "  agents: []\n",
+        encoding="utf-8",
+    )
+    base = [
+        "--rate",
+        "300",
+        "--hours",
+        "2",
+        "--agents",
+        "4",
+        "--aht",
+        "60",
+        "--patience",
+        "90",
+        "--callback-accept",
+        "1",
+        "--quiet",
+        "--json",
+        "-",
+        "--seed",
+        "2",
+    ]
+    code, out, _ = run(sim_main, [*base, "--config", str(config), "--queue", "billing"])
+    assert code == 0
+    billing = json.loads(out)["total"]
+    assert billing["callbacks_requested"] > 0  # the queue offers callbacks after 20 s
+    code, out, _ = run(sim_main, base)
+    plain = json.loads(out)["total"]
+    assert plain["callbacks_requested"] == 0
+    # A stricter threshold from the config (2 s) counts fewer calls as answered in time.
+    code, out, _ = run(
+        sim_main, [*base, "--config", str(config), "--queue", "billing", "--callback-after", "1000"]
+    )
+    strict = json.loads(out)["total"]
+    assert strict["service_level"] < plain["service_level"]
+    code, _, err = run(sim_main, [*base, "--config", str(config), "--queue", "sales"])
+    assert code == 2 and "no queue 'sales'" in err and "['general', 'billing']" in err
