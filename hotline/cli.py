@@ -45,6 +45,19 @@ def _serve(args: argparse.Namespace) -> int:
 def _prompts(args: argparse.Namespace, rest: list[str]) -> int:
     from prompts.build import main as build_main
 
+    # The brand and hotline number come from the config unless given on the command line,
+    # so a rebuild regenerates exactly the prompts that name them (issue 4).
+    settings = _config_from(args).prompts
+    defaults = [
+        ("--brand-zh", settings.brand_zh),
+        ("--brand-en", settings.brand_en),
+        ("--hotline", settings.hotline_number),
+    ]
+    if settings.directory is not None:
+        defaults.append(("--out", str(settings.directory)))
+    for option, value in defaults:
+        if not any(arg == option or arg.startswith(option + "=") for arg in rest):
+            rest = [*rest, option, value]
     return int(build_main(rest))
 
 
