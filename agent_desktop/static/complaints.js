@@ -28,7 +28,7 @@ async function show(id) {
   const c = await api("GET", `/api/complaints/${id}`);
   const note = el("textarea", { rows: 3, id: "c-note" });
   const button = (action, key) => el("button", { onclick: () => act(id, action, note.value) }, t(key));
-  $("detail").replaceChildren(
+  $("detail").replaceChildren(...[
     el("h3", {}, `${c.reference} · ${t("kind." + c.kind)} · ${t("class." + c.klass)}`),
     el("dl", { class: "kv" },
       el("dt", {}, t("c.caller")), el("dd", {}, `${c.caller_number ?? "—"} ${c.caller_name ?? ""}`),
@@ -40,12 +40,18 @@ async function show(id) {
     c.result ? el("p", {}, el("strong", {}, t("c.close") + ": "), c.result) : null,
     el("h4", {}, t("c.actions")),
     el("ul", { class: "list" }, ...c.actions.map((a) => el("li", {},
-      `${fmtDateTime(a.at)} · ${a.actor} · ${t("c." + a.action) !== "c." + a.action ? t("c." + a.action) : t("action." + a.action)} ${a.note}`))),
+      `${fmtDateTime(a.at)} · ${a.actor} · ${actionName(a.action)} ${a.note}`))),
     c.status !== "closed" ? el("div", {},
       el("label", {}, t("c.note"), note),
       el("div", { class: "row", style: "margin-top:6px" },
         button("callback_reached", "c.callback_reached"), button("callback_missed", "c.callback_missed"),
-        c.status === "replied" ? button("close", "c.close") : null)) : null);
+        c.status === "replied" ? button("close", "c.close") : null)) : null,
+  ].filter(Boolean));
+}
+
+function actionName(action) {
+  const key = ["registered", "escalated"].includes(action) ? "action." + action : "c." + action;
+  return t(key);
 }
 
 async function act(id, action, note) {

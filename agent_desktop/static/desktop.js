@@ -300,7 +300,9 @@ function render() {
 }
 
 function renderPop() {
-  const call = desk.call;
+  // During wrap-up the last call stays on screen: the summary is written from it.
+  const call = desk.call ?? (desk.state === "wrapup" && desk.lastCall
+    ? { ...desk.lastCall, phase: "wrapup" } : null);
   const pop = call?.pop;
   $("pop").className = `card pop ${call ? call.phase : "idle"}`;
   $("pop-empty").hidden = Boolean(pop);
@@ -325,7 +327,7 @@ function renderPop() {
 
 function livePopWait(call) {
   const pop = call.pop;
-  if (pop.answered) return pop.waited;
+  if (pop.answered || call.phase === "wrapup") return pop.waited;
   return pop.waited + (serverNow() - call.popAt);
 }
 

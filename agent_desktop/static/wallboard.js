@@ -114,7 +114,7 @@ function renderAlerts() {
   for (const q of board.queues) {
     const wait = liveWait(q);
     if (q.waiting && wait > q.service_level_seconds) {
-      out.push(t("wb.alert_wait", { queue: q.queue, value: Math.floor(wait), target: q.service_level_seconds }));
+      out.push(t("wb.alert_wait", { queue: q.queue, value: Math.ceil(wait), target: q.service_level_seconds }));
     }
   }
   if (board.overdue_complaints) out.push(t("wb.alert_overdue", { n: board.overdue_complaints }));
