@@ -46,6 +46,12 @@ class SipSettings(_Frozen):
     timers: SipTimers = SipTimers()
     min_register_expires: int = Field(60, ge=1)
     max_register_expires: int = Field(3600, ge=1)
+    # Digest challenges sent, most preferred first (RFC 7616 §3.7). Phones built on libre
+    # < 2.x (Debian's baresip 1.0.0) give up on the first challenge that is not MD5 instead
+    # of taking the next one, so a site with such phones lists only "MD5".
+    digest_algorithms: tuple[Literal["SHA-256", "MD5"], ...] = Field(
+        ("SHA-256", "MD5"), min_length=1
+    )
 
     @field_validator("host")
     @classmethod

@@ -17,7 +17,7 @@ from telephony.media.ports import PortAllocator
 from telephony.media.session import MediaParams, RtpSession
 from telephony.sdp import Direction, LocalMedia, NegotiatedAudio
 from telephony.sip.address import TransportKind
-from telephony.sip.digest import CredentialStore, DigestAuthenticator
+from telephony.sip.digest import CredentialStore, DigestAlgorithm, DigestAuthenticator
 from telephony.sip.registrar import BindingsChanged, BindingStore, Registrar, RegistrarLimits
 from telephony.sip.timers import TimerConfig
 from telephony.sip.ua import InboundCall, OutboundCall
@@ -59,6 +59,7 @@ class TelephonyService:
                 secret=secrets.token_bytes(32),
                 # pyVoIP (an agent softphone we support) answers without qop (RFC 2069).
                 allow_no_qop=True,
+                algorithms=tuple(DigestAlgorithm(name) for name in sip.digest_algorithms),
             ),
             limits=RegistrarLimits(
                 min_expires=sip.min_register_expires, max_expires=sip.max_register_expires
