@@ -129,6 +129,7 @@ class Simulation:
         self._last_change = 0.0
         self._count = 0
         self._progress: Callable[[float], None] | None = None
+        self._ran = False
         self._handlers: dict[type, Callable[[AcdAction], None]] = {
             RingAgent: self._on_ring,  # type: ignore[dict-item]
             StopRinging: self._on_stop_ringing,  # type: ignore[dict-item]
@@ -142,6 +143,9 @@ class Simulation:
 
     def run(self, progress: Callable[[float], None] | None = None) -> RunResult:
         """Simulate until arrivals stop and every caller is through; ``progress(fraction)``."""
+        if self._ran:
+            raise RuntimeError("a Simulation runs once; make a new one (same seed, same run)")
+        self._ran = True
         began = time.perf_counter()
         self._progress = progress
         model = self.model
