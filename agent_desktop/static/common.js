@@ -132,7 +132,9 @@ export function serverNow() {
 // Pages shared top bar: who is logged in, language switch, log out, navigation by role.
 export function setupTopBar(me) {
   const who = document.getElementById("who");
-  if (who) who.textContent = me ? `${me.username} · ${t("role." + me.role)}` : "";
+  const showWho = () => { if (who) who.textContent = me ? `${me.username} · ${t("role." + me.role)}` : ""; };
+  showWho();
+  document.addEventListener("langchange", showWho);
   for (const link of document.querySelectorAll("[data-roles]")) {
     const roles = link.dataset.roles.split(",");
     link.hidden = !me || !roles.includes(me.role);

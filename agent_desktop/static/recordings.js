@@ -36,6 +36,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   const me = await currentUser();
   if (!me) { location.href = "/"; return; }
   setupTopBar(me);
+  $("ws-state").hidden = true;  // this page needs no live events
   $("listen-form").addEventListener("submit", listen);
   document.addEventListener("langchange", load);
   await load();

@@ -38,6 +38,7 @@ WAIT = 10_000
 CST = dt.timezone(dt.timedelta(hours=8))
 BOSS_INITIAL = "Tidal-Orchard-Spire-9"
 LEAD_INITIAL = "Amber-Falcon-Meadow-7"
+NIGHT_INITIAL = "Velvet-Glacier-Orbit-25"
 
 
 def base(service: Service) -> str:
@@ -271,3 +272,50 @@ async def test_a_team_lead_cannot_open_another_teams_recording(
     outcomes = {(a.target, a.outcome) for a in audit}
     assert ("recording:rec-b", "denied") in outcomes
     assert ("recording:rec-a", "allowed") in outcomes
+
+
+async def test_shift_handover_is_acknowledged_by_the_next_shift(
+    service: Service, browser: Browser
+) -> None:
+    await add_account(service, "boss", Role.SUPERVISOR, BOSS_INITIAL, ("default",))
+    await add_account(service, "night", Role.SUPERVISOR, NIGHT_INITIAL, ("default",))
+    day = await new_page(browser, base(service))
+    await log_in(day, "boss", BOSS_INITIAL)
+    await day.wait_for_url("**/wallboard")
+    await day.goto("/handover")
+    await day.locator("#h-shift").fill("白班 08:00–16:00")
+    await day.locator("#h-body").fill("下午宽带故障已恢复,话务量回落。")
+    await day.locator("#h-items").fill("回拨 13800000041\n跟进投诉 TS20261128-00001\n")
+    await day.locator("#handover-form button[type=submit]").click()
+    note = day.get_by_test_id("handover-notes").locator(".note").first
+    await expect(note).to_contain_text("回拨 13800000041", timeout=WAIT)
+    await expect(note.get_by_role("button")).to_have_count(0)  # nobody signs their own
+
+    night = await new_page(browser, base(service))
+    await log_in(night, "night", NIGHT_INITIAL)
+    await night.wait_for_url("**/wallboard")
+    await night.goto("/handover")
+    pending = night.get_by_test_id("handover-notes").locator(".note.pending")
+    await expect(pending).to_have_count(1, timeout=WAIT)
+    await screenshot(night, "09-handover-pending")
+    await pending.get_by_role("button").click()
+    await expect(night.get_by_test_id("acked")).to_contain_text("night", timeout=WAIT)
+    # The author's page follows over the WebSocket.
+    await expect(day.get_by_test_id("acked")).to_contain_text("night", timeout=WAIT)
+    notes = await night.evaluate("fetch('/api/handover').then(r => r.json())")
+    assert [(n["author"], n["acknowledged_by"], len(n["open_items"])) for n in notes] == [
+        ("boss", "night", 2)
+    ]
+
+
+async def test_the_desktop_speaks_english_too(service: Service, browser: Browser) -> None:
+    page = await new_page(browser, base(service))
+    await log_in(page, "1001", service.initial_passwords["1001"])
+    await expect(page.locator("#desk")).to_be_visible(timeout=WAIT)
+    await page.locator("#lang").select_option("en")
+    await expect(page.locator("#btn-ready")).to_have_text("Ready")
+    await expect(page.locator("#script li[data-phrase=P10]")).to_contain_text(
+        "Agent 1001 is glad to serve you"
+    )
+    await expect(page.locator("button.phrase[data-phrase=P8]")).to_contain_text("Wrong number")
+    await screenshot(page, "10-desktop-english")
