@@ -18,6 +18,7 @@ from playwright.async_api import Browser, expect
 
 from acd.events import (
     CallAnswered,
+    CallTransferred,
     HoldStarted,
     OfferStarted,
     TalkEnded,
@@ -141,3 +142,41 @@ async def test_agent_takes_a_call_from_pop_to_wrapup(
     await wait_for(lambda: call.disconnected, timeout=20, what="the service to end the call")
     if not phone.incoming[0].disconnected:
         hang_up(phone.incoming[0])
+
+
+async def test_a_late_answer_shows_p4_and_the_agent_transfers_to_a_colleague(
+    service: Service, pjsua: PjsuaLibrary, browser: Browser
+) -> None:
+    seen = collect(service, CallAnswered, CallTransferred)
+    page = await new_page(browser, f"http://127.0.0.1:{service.web_port}")
+    password = await log_in(page, "1001", service.initial_passwords["1001"])
+    await expect(page.locator("#desk")).to_be_visible(timeout=WAIT)
+    phone = await agent_phone(service, pjsua, "1001", password)
+    colleague = await agent_phone(service, pjsua, "1002", service.initial_passwords["1002"])
+    await page.locator("#btn-ready").click()
+    await expect(page.get_by_test_id("agent-state")).to_have_text("示闲", timeout=WAIT)
+
+    call = await caller_into_queue(service, pjsua, "13800000022")
+    await wait_for(lambda: bool(phone.incoming), what="the agent's phone to ring")
+    await asyncio.sleep(11.0)  # past the 10-second target (SPEC-Q1)
+    answer(phone.incoming[0])
+    await expect(page.locator("#pop-late")).to_be_visible(timeout=WAIT)
+    apology = page.locator("#script li[data-phrase=P4]")
+    await expect(apology).to_contain_text("让您久等了")  # SPEC-P4 first, then P10
+    await expect(apology).to_have_class("now")
+    assert next(e for e in seen if isinstance(e, CallAnswered)).late
+
+    # The colleague becomes ready only now, so the caller was not offered to them first.
+    engine = service.acd.engine
+    service.acd.command(lambda now: engine.agent_login("1002", now, ready=True))
+    await page.locator("#xfer-target").select_option("agent:1002")
+    await screenshot(page, "11-desktop-late-answer-transfer")
+    await page.locator("#btn-transfer").click()
+    await wait_for(lambda: bool(colleague.incoming), what="the colleague's phone to ring")
+    moved = next(e for e in seen if isinstance(e, CallTransferred))
+    assert (moved.from_agent, moved.to_agent) == ("1001", "1002")
+    await expect(page.get_by_test_id("agent-state")).to_have_text("话后处理", timeout=WAIT)
+    answer(colleague.incoming[0])
+    await wait_for(lambda: colleague.incoming[0].confirmed, what="the colleague to talk")
+    hang_up(call)
+    await wait_for(lambda: call.disconnected, what="the caller's BYE")
