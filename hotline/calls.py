@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import enum
 import logging
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +52,7 @@ from telephony.media.bridge import Bridge, BridgeLeg, TapFrame
 from telephony.media.dtmf import DtmfDigit, DtmfKey, DtmfSource
 from telephony.media.session import RtpSession
 from telephony.sdp import NoCommonCodec
+from telephony.sip.address import Peer
 from telephony.sip.call_events import (
     CallAnswered,
     CallEnded,
@@ -61,6 +62,7 @@ from telephony.sip.call_events import (
     MediaUpdated,
 )
 from telephony.sip.ua import InboundCall, OutboundCall
+from telephony.sip.uri import SipUri
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,7 @@ class Phase(enum.Enum):
     QUEUED = "queued"  # waiting or ringing agents
     CONNECTED = "connected"
     CLOSING = "closing"  # the agent left: closing phrase and/or survey (SPEC-Q7, Q4)
+    CALLBACK = "callback"  # the caller hung up to be called back, keeping their place
     ENDED = "ended"
 
 
@@ -94,10 +97,18 @@ class AgentLeg:
     answered: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class CallbackTarget:
+    """Where the caller's phone was: the callback dials its Contact at the address it used."""
+
+    contact: SipUri
+    destination: Peer
+
+
 @dataclass(slots=True)
 class LiveCall:
     call_id: str
-    caller: InboundCall
+    caller: InboundCall | OutboundCall
     media: RtpSession
     caller_number: str
     phase: Phase = Phase.MENU
@@ -110,6 +121,8 @@ class LiveCall:
     ivr: IvrSession | None = None
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     music: asyncio.Task[None] | None = None
+    callback_target: CallbackTarget | None = None
+    unsubscribe_keys: Callable[[], None] | None = None
 
 
 class CallManager:
@@ -177,12 +190,16 @@ class CallManager:
             raise
         if negotiated is not None:
             media.update(self._telephony.media_params(negotiated))
+        contacts = leg.request.contacts
         call = LiveCall(
             call_id=leg.request.call_id,
             caller=leg,
             media=media,
             caller_number=leg.caller.uri.user or str(leg.caller.uri),
             language=self.flow.default_language,
+            callback_target=CallbackTarget(contacts[0].uri, leg.handle.source)
+            if contacts
+            else None,
         )
         self._calls[call.call_id] = call
         self._spawn(call, self._watch_caller(call))
@@ -254,6 +271,8 @@ class CallManager:
                 return
 
     def _caller_left(self, call: LiveCall) -> None:
+        if call.phase is Phase.CALLBACK:
+            return  # hung up on purpose: the place in the queue is kept for the callback
         phase, call.phase = call.phase, Phase.ENDED
         if phase is Phase.MENU and call.ivr is not None:
             call.ivr.hang_up()
@@ -299,7 +318,7 @@ class CallManager:
         elif isinstance(action, Announce):
             self._announce(call, action)
         elif isinstance(action, OfferCallback):
-            self._play(call, self._prompts.get("callback_offer", call.language).samples)
+            self._offer_callback(call)
         elif isinstance(action, OverflowCall):
             self._spawn(call, self._overflow(call))
         elif isinstance(action, StartClosingFlow):
@@ -310,12 +329,7 @@ class CallManager:
             if leg is not None:
                 self._spawn(call, self._drop_agent_leg(leg))
         elif isinstance(action, DialCallback):
-            # No trunk to dial out to public numbers yet: report it honestly.
-            self._acd_safe(
-                lambda now: self._acd.engine.callback_result(
-                    action.call_id, now, CallbackOutcome.FAILED
-                )
-            )
+            self._spawn(call, self._dial_callback(call, action))
 
     async def _ring_agent(self, call: LiveCall, action: RingAgent) -> None:
         contacts = self._telephony.contacts_of(action.agent_id)
@@ -393,6 +407,83 @@ class CallManager:
         else:
             flow = survey_flow(known)  # SPEC-Q4: the agent ended the call after asking P12
         await self._menu(call, flow, entering=False)
+
+    # --- callbacks (issue 5) ----------------------------------------------------------------
+
+    def _offer_callback(self, call: LiveCall) -> None:
+        """ "Press 1 to be called back": the caller may hang up and keep their place."""
+        self._stop_music(call)
+        self._play(call, self._prompts.get("callback_offer", call.language).samples)
+        self._start_music(call)
+        if call.unsubscribe_keys is None:
+            call.unsubscribe_keys = call.media.subscribe_dtmf(
+                lambda digit: self._key_in_queue(call, digit)
+            )
+
+    def _key_in_queue(self, call: LiveCall, digit: DtmfDigit) -> None:
+        if digit.key.value != CALLBACK_KEY or call.phase is not Phase.QUEUED:
+            return
+        if call.callback_target is None:
+            return
+        number = call.caller_number
+        if not self._acd_safe(
+            lambda now: self._acd.engine.callback_requested(call.call_id, now, number)
+        ):
+            return
+        call.phase = Phase.CALLBACK
+        self._spawn(call, self._release_for_callback(call))
+
+    async def _release_for_callback(self, call: LiveCall) -> None:
+        self._stop_music(call)
+        if call.unsubscribe_keys is not None:
+            call.unsubscribe_keys()
+            call.unsubscribe_keys = None
+        await call.media.play(self._prompts.get("goodbye", call.language).samples)
+        with contextlib.suppress(Exception):
+            await call.caller.hangup()
+        call.media.close()
+
+    async def _dial_callback(self, call: LiveCall, action: DialCallback) -> None:
+        """The agent answered the callback offer: dial the caller and bridge the two."""
+        target = call.callback_target
+        agent = call.agent_legs.get(action.agent_id)
+        if target is None or agent is None:
+            self._callback_result(call, CallbackOutcome.FAILED)
+            return
+        media = self._telephony.open_media()
+        leg = self._telephony.dial(target.contact, target.destination, media)
+        async for event in leg.events():
+            if isinstance(event, CallAnswered):
+                media.update(self._telephony.media_params(event.media))
+                call.caller, call.media = leg, media
+                call.phase = Phase.CONNECTED
+                call.agent_id = action.agent_id
+                self._callback_result(call, CallbackOutcome.ANSWERED)
+                self._spawn(call, self._watch_caller(call))
+                # SPEC-P11, the outbound opening with the agent's number, then the two talk.
+                opening = self._prompts.compose("agent_outbound", action.agent_id, call.language)
+                await media.play(opening)
+                if call.phase is Phase.CONNECTED:
+                    await self._start_recording(call, action.agent_id)
+                    self._bridge(call, agent)
+                return
+            if isinstance(event, CallEnded):
+                media.close()
+                busy = event.status == 486
+                no_answer = event.reason in (EndReason.NO_ANSWER, EndReason.CANCELLED)
+                outcome = (
+                    CallbackOutcome.BUSY
+                    if busy
+                    else CallbackOutcome.NO_ANSWER
+                    if no_answer
+                    else CallbackOutcome.FAILED
+                )
+                self._callback_result(call, outcome)
+                await self._end(call)
+                return
+
+    def _callback_result(self, call: LiveCall, outcome: CallbackOutcome) -> None:
+        self._acd_safe(lambda now: self._acd.engine.callback_result(call.call_id, now, outcome))
 
     async def _overflow(self, call: LiveCall) -> None:
         await call.media.play(self._prompts.get("emergency", call.language).samples)

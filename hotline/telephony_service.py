@@ -16,7 +16,7 @@ from telephony.media.g711 import G711Law
 from telephony.media.ports import PortAllocator
 from telephony.media.session import MediaParams, RtpSession
 from telephony.sdp import Direction, LocalMedia, NegotiatedAudio
-from telephony.sip.address import TransportKind
+from telephony.sip.address import Peer, TransportKind
 from telephony.sip.digest import CredentialStore, DigestAlgorithm, DigestAuthenticator
 from telephony.sip.registrar import BindingsChanged, BindingStore, Registrar, RegistrarLimits
 from telephony.sip.timers import TimerConfig
@@ -28,6 +28,8 @@ from telephony.sip.useragent import UserAgent
 PCMA_PAYLOAD_TYPE = 8
 # An agent's phone rings at most this long per offer even if the ACD forgets to stop it.
 AGENT_RING_LIMIT_SECONDS = 120.0
+# A callback rings the caller about as long as a person waits for an answer (~6 rings).
+CALLBACK_RING_SECONDS = 30.0
 
 
 class TelephonyService:
@@ -135,6 +137,15 @@ class TelephonyService:
             SipUri.parse(aor),
             local_media=self.local_media(session),
             ring_timeout=AGENT_RING_LIMIT_SECONDS,
+        )
+
+    def dial(self, target: SipUri, destination: Peer, session: RtpSession) -> OutboundCall:
+        """Call a phone back at the Contact and address it called us from (a callback)."""
+        return self.ua.call(
+            target,
+            local_media=self.local_media(session),
+            destination=destination,
+            ring_timeout=CALLBACK_RING_SECONDS,
         )
 
     def describe(self) -> str:

@@ -6,22 +6,28 @@ Callers and agents are pjsua2 softphones, an independently written SIP stack.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 import soundfile
-from conftest import sip_port
+from conftest import service_config, sip_port
 from pjsua_phones import Phone, PhoneCall, PjsuaLibrary, answer, hang_up, wait_for
 
 from acd.events import (
     CallAbandoned,
     CallAnswered,
+    CallbackOffered,
+    CallbackOutcome,
+    CallbackPlaced,
+    CallbackRequested,
+    CallbackResult,
     CallEnded,
     CallQueued,
     Party,
     SurveyAnswered,
     TalkEnded,
 )
-from hotline.app import Service
+from hotline.app import Service, build_service
 from prompts.catalogue import PromptCatalogue
 from prompts.texts import Language
 
@@ -174,3 +180,48 @@ async def test_a_busy_agent_is_never_rung(service: Service, pjsua: PjsuaLibrary)
     for call in (first, second):
         hang_up(call)
     await wait_for(lambda: first.disconnected and second.disconnected, what="both BYEs")
+
+
+async def test_callback_keeps_the_place_and_the_agent_is_connected_to_a_call_back(
+    tmp_path: Path, pjsua: PjsuaLibrary
+) -> None:
+    queues = [
+        {"name": name, "callback_after": 2.0 if name == "general" else None}
+        for name in ("general", "billing", "faults", "complaints", "overflow")
+    ]
+    for queue in queues:
+        if queue["name"] in ("billing", "faults", "complaints"):
+            queue["skills"] = [queue["name"]]
+    config = service_config(tmp_path, **{"acd.queues": queues})
+    async with build_service(config, announce=lambda line: None) as service:
+        seen = events_of(
+            service,
+            CallbackOffered,
+            CallbackRequested,
+            CallbackPlaced,
+            CallbackResult,
+            CallAnswered,
+        )
+        call = await caller_to_general_queue(service, pjsua, "13800000008")
+        await wait_for(
+            lambda: any(isinstance(e, CallbackOffered) for e in seen), timeout=20, what="offer"
+        )
+        await asyncio.sleep(0.5)
+        call.send_digits("1")  # "press 1 to be called back"
+        await wait_for(lambda: call.disconnected, what="the service to release the caller")
+        requested = [e for e in seen if isinstance(e, CallbackRequested)]
+        assert [r.number for r in requested] == ["13800000008"]
+        agent = await registered_agent(service, pjsua, "1001")
+        await wait_for(lambda: bool(agent.incoming), what="the agent to be rung for the callback")
+        answer(agent.incoming[0])
+        caller_phone = call.phone
+        await wait_for(lambda: bool(caller_phone.incoming), what="the call back to the caller")
+        answer(caller_phone.incoming[0])
+        await wait_for(
+            lambda: any(isinstance(e, CallbackResult) for e in seen), what="callback outcome"
+        )
+        result = next(e for e in seen if isinstance(e, CallbackResult))
+        assert (result.agent_id, result.outcome) == ("1001", CallbackOutcome.ANSWERED)
+        assert any(isinstance(e, CallAnswered) and e.agent_id == "1001" for e in seen)
+        hang_up(caller_phone.incoming[0])
+        await wait_for(lambda: caller_phone.incoming[0].disconnected, what="BYE")
