@@ -64,6 +64,7 @@ class Options:
     ramp_rate: float
     hotline_only: bool
     caller_audio: bool
+    setups: bool
     logs: Path | None
 
 
@@ -219,9 +220,10 @@ def run(options: Options) -> dict[str, Any]:
                                hold(options.pyvoip_calls, True)))
             phases.append((f"pyvoip-hold-{options.pyvoip_calls}", "pyvoip",
                            hold(options.pyvoip_calls, False)))
-        phases.append(("hotline-setup", "hotline", setup))
-        if not options.hotline_only:
-            phases.append(("pyvoip-setup", "pyvoip", setup))
+        if options.setups:
+            phases.append(("hotline-setup", "hotline", setup))
+            if not options.hotline_only:
+                phases.append(("pyvoip-setup", "pyvoip", setup))
         for label, service, make in phases:
             print(f"call_bench: {label} ...", file=sys.stderr, flush=True)
             try:
@@ -240,6 +242,7 @@ def _options_dict(options: Options) -> dict[str, Any]:
         "ramp_rate": options.ramp_rate,
         "hotline_only": options.hotline_only,
         "caller_audio": options.caller_audio,
+        "setups": options.setups,
         "cpus": os.cpu_count(),
     }
 
@@ -265,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 20 calls x 5 s, set-ups up to 50/s, pyVoIP at 10")
     parser.add_argument("--hotline-only", action="store_true", help="skip pyVoIP")
+    parser.add_argument("--no-setups", action="store_true", help="skip the set-up rate steps")
     parser.add_argument("--no-caller-audio", action="store_true",
                         help="callers stay silent (by default each sends PCMU silence)")
     parser.add_argument("--logs", type=Path, default=None, help="keep every process's log here")
@@ -278,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         calls=args.calls, seconds=args.seconds, setup_rate=args.setup_rate,
         pyvoip_calls=args.pyvoip_calls, ramp_rate=args.ramp_rate,
         hotline_only=args.hotline_only, caller_audio=not args.no_caller_audio,
+        setups=not args.no_setups,
         logs=args.logs,
     )
     results = run(options)

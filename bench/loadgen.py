@@ -336,6 +336,10 @@ async def run_hold(gen: LoadGenerator, plan: HoldPlan) -> dict[str, Any]:
         "service_threads": window_end.threads,
         "memory_per_call_bytes": (window_end.rss_bytes - baseline.rss_bytes) / max(answered, 1),
         "loadgen_cpu_percent": procstat.cpu_percent(self_start, self_end),
+        "service_runqueue_wait_ms_per_s": procstat.runqueue_wait_ms_per_s(
+            window_start, window_end
+        ),
+        "load_average": procstat.load_average(),
         "heard": asdict(heard) | {"loss_percent": heard.loss_percent},
         "service_stats": service_stats,
         "teardown_seconds": time.monotonic() - teardown,

@@ -2,7 +2,8 @@
 
 CPU is utime + stime of every thread of the process (fields 14 and 15 of /proc/<pid>/stat,
 in clock ticks), so a service's helper threads (aiosqlite, pyVoIP's per-call threads) are
-counted with it. Memory is the resident set from /proc/<pid>/statm.
+counted with it. Memory is the resident set from /proc/<pid>/statm; the time the main thread
+waited on a run queue comes from /proc/<pid>/schedstat (field 2, ns).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ class ProcSample:
     cpu_seconds: float
     rss_bytes: int
     threads: int
+    # Time the main thread (the event loop) was runnable but waited for a CPU: on a machine
+    # shared with other work this, not the service, is where late packets come from.
+    runqueue_wait_seconds: float
 
 
 def sample(pid: int, wall: float) -> ProcSample:
@@ -33,7 +37,25 @@ def sample(pid: int, wall: float) -> ProcSample:
     utime, stime, threads = int(fields[11]), int(fields[12]), int(fields[17])
     with open(f"/proc/{pid}/statm", encoding="ascii") as statm:
         resident_pages = int(statm.read().split()[1])
-    return ProcSample(wall, (utime + stime) / CLOCK_TICKS, resident_pages * PAGE_SIZE, threads)
+    with open(f"/proc/{pid}/schedstat", encoding="ascii") as schedstat:
+        waited_ns = int(schedstat.read().split()[1])
+    return ProcSample(
+        wall, (utime + stime) / CLOCK_TICKS, resident_pages * PAGE_SIZE, threads, waited_ns / 1e9
+    )
+
+
+def runqueue_wait_ms_per_s(start: ProcSample, end: ProcSample) -> float:
+    """Milliseconds per second the main thread waited for a CPU between two samples."""
+    elapsed = end.wall - start.wall
+    if elapsed <= 0:
+        return 0.0
+    return 1000.0 * (end.runqueue_wait_seconds - start.runqueue_wait_seconds) / elapsed
+
+
+def load_average() -> float:
+    """The machine's one-minute load average (runnable tasks, all processes)."""
+    with open("/proc/loadavg", encoding="ascii") as loadavg:
+        return float(loadavg.read().split()[0])
 
 
 def cpu_percent(start: ProcSample, end: ProcSample) -> float:

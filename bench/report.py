@@ -50,7 +50,12 @@ ROWS: list[tuple[str, Figure, str, str]] = [
     ("send-interval error p99, service (ms)", _service("interval_error_p99_ms"), "{:.3f}",
      f"<= {TARGET_P99_MS:g}"),
     ("send-time error p99 vs grid, service (ms)", _service("grid_error_p99_ms"), "{:.3f}", ""),
+    ("garbage collector pause max, service (ms)", _service("gc_pause_max_ms"), "{:.1f}", ""),
+    ("garbage collector runs (full), service", _service("gc_runs"), "{:.0f}", ""),
     ("load generator CPU %", lambda r: r["loadgen_cpu_percent"], "{:.1f}", ""),
+    ("service waited for a CPU (ms per s)", lambda r: r["service_runqueue_wait_ms_per_s"],
+     "{:.1f}", ""),
+    ("machine load average (1 min)", lambda r: r["load_average"], "{:.2f}", ""),
 ]
 
 

@@ -27,7 +27,8 @@ def _figure_ok(value: object) -> bool:
 @pytest.fixture(scope="module")
 def quick_results() -> dict[str, object]:
     options = Options(calls=20, seconds=5.0, setup_rate=50.0, pyvoip_calls=10,
-                      ramp_rate=50.0, hotline_only=True, caller_audio=True, logs=None)
+                      ramp_rate=50.0, hotline_only=True, caller_audio=True, setups=True,
+                      logs=None)
     return run(options)
 
 
