@@ -10,14 +10,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from pjsua_harness import PjEnv
 
-from telephony.sip.digest import DigestAuthenticator, InMemoryCredentialStore
-from telephony.sip.registrar import BindingStore, Registrar
+from interop.interop_support import REALM, make_registrar
+from interop.pjsua_harness import PjEnv
 from telephony.sip.useragent import UserAgent
-
-REALM = "hotline.test"
-ACCOUNTS = {"1001": "agent-1001-pw", "1002": "agent-1002-pw", "2001": "pyvoip-pw"}
 
 
 @pytest.fixture(scope="session")
@@ -33,37 +29,9 @@ async def pj(pj_env: PjEnv) -> AsyncIterator[PjEnv]:
     await pj_env.reset()
 
 
-def make_registrar(*, allow_no_qop: bool = False) -> Registrar:
-    store = InMemoryCredentialStore((user, REALM, pw) for user, pw in ACCOUNTS.items())
-    auth = DigestAuthenticator(realm=REALM, store=store, secret=b"interop-secret" * 3,
-                               allow_no_qop=allow_no_qop)
-    return Registrar(bindings=BindingStore(), authenticator=auth)
-
-
 @pytest.fixture
 async def sip_service() -> AsyncIterator[UserAgent]:
     ua = await UserAgent.start([("udp", "127.0.0.1", 0)], user="hotline", domain=REALM,
                                registrar=make_registrar())
     yield ua
     await ua.close()
-
-
-class WireTap:
-    """Start lines of every SIP message our service puts on the wire (observed, not mocked:
-    the bytes still go out). pjsua2 stops reporting a call once the user hangs up, so what
-    it was sent after that is checked here."""
-
-    def __init__(self, ua: UserAgent) -> None:
-        self.lines: list[str] = []
-        for transport in ua.endpoint._transports:
-            send = transport.send
-
-            def tapped(data: bytes, destination: object, on_error: object = None,
-                       _send: object = send) -> None:
-                self.lines.append(data.split(b"\r\n", 1)[0].decode(errors="replace"))
-                _send(data, destination, on_error)  # type: ignore[operator]
-
-            transport.send = tapped  # type: ignore[method-assign]
-
-    def sent(self, prefix: str) -> list[str]:
-        return [line for line in self.lines if line.startswith(prefix)]

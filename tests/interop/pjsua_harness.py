@@ -4,12 +4,14 @@ pjsua2 runs its own worker thread and calls back into Python from it. Everything
 callbacks learn goes into plain lists guarded by a lock; tests poll them with
 `wait_until` (bounded, sleeping between looks) so no pj call is ever made from the worker
 thread and no asyncio object is touched from it. Rules that keep PJSIP happy:
-- one `PjEnv` (libCreate/libInit/libStart ... libDestroy) per test session: `pj_env` fixture;
+- one library per process: `PjEnv` creates it (libCreate/libInit/libStart, libDestroy at the
+  end) or, if another suite already did, reuses it and only adds its own UDP transport;
+  the `pj_env` session fixture (tests/interop/conftest.py) holds it;
 - audio goes to the null device (no sound card on CI);
 - a `PjCall` is dropped (forgotten) once DISCONNECTED; `PjEnv.reset` hangs up and forgets
   everything between tests so one test's calls never leak into the next.
 
-Usage (see tests/interop/test_pjsua2.py):
+Usage (see tests/interop/test_pjsua2.py; import as ``from interop.pjsua_harness import ...``):
     phone = pj_env.account("1001", registrar=("127.0.0.1", port), password="pw",
                            domain="hotline.test")
     await wait_until(lambda: phone.reg_codes, "REGISTER answered")
@@ -200,21 +202,34 @@ class PjAccount(pj.Account):  # type: ignore[misc]
 
 
 class PjEnv:
-    """The process-wide pjsua2 library with one UDP transport on 127.0.0.1."""
+    """The process-wide pjsua2 library with our own UDP transport on 127.0.0.1.
+
+    PJSIP allows one library per process. If another suite (tests/e2e) already created it,
+    it is reused: we only add a transport and never destroy what we did not create.
+    """
 
     def __init__(self) -> None:
-        self.ep = pj.Endpoint()
-        self.ep.libCreate()
-        cfg = pj.EpConfig()
-        cfg.logConfig.level = 0
-        cfg.logConfig.consoleLevel = 0
-        cfg.uaConfig.maxCalls = 16
-        self.ep.libInit(cfg)
+        try:
+            self.ep = pj.Endpoint.instance()
+            self.owner = False
+        except RuntimeError:  # PJ_ENOTFOUND: nobody created the library yet
+            self.ep = pj.Endpoint()
+            self.ep.libCreate()
+            self.owner = True
+            cfg = pj.EpConfig()
+            cfg.logConfig.level = 0
+            cfg.logConfig.consoleLevel = 0
+            cfg.uaConfig.maxCalls = 32
+            # An 8 kHz bridge, as tests/e2e configures it, so either suite can go first.
+            cfg.medConfig.clockRate = 8000
+            cfg.medConfig.sndClockRate = 8000
+            self.ep.libInit(cfg)
         tcfg = pj.TransportConfig()
         tcfg.boundAddress = "127.0.0.1"
         tcfg.port = 0
         self.transport_id = self.ep.transportCreate(pj.TransportType.UDP, tcfg)
-        self.ep.libStart()
+        if self.owner:
+            self.ep.libStart()
         self.ep.audDevManager.setNullDev()
         self.accounts: list[PjAccount] = []
         self.calls: list[PjCall] = []
@@ -242,6 +257,7 @@ class PjEnv:
             cfg.regConfig.registrarUri = f"sip:{registrar[0]}:{registrar[1]}"
             cfg.regConfig.timeoutSec = expires
             cfg.regConfig.retryIntervalSec = 0  # a refused REGISTER is not retried
+        cfg.sipConfig.transportId = self.transport_id
         if password is not None:
             cfg.sipConfig.authCreds.append(pj.AuthCredInfo("digest", realm, user, 0, password))
         account = PjAccount(self)
@@ -274,6 +290,8 @@ class PjEnv:
             account.shutdown()
         self.accounts.clear()
         gc.collect()
+        if not self.owner:
+            return
         # A pjsua2 Call destroyed after libDestroy aborts the process (pjsua_call.c asserts),
         # and a failed test's traceback can keep one alive: then leave the library to exit.
         if any(ref() is not None for ref in self._graveyard):

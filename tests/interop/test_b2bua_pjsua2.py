@@ -7,9 +7,9 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from conftest import ACCOUNTS, REALM
-from pjsua_harness import PjAccount, PjCall, PjEnv, wait_until
 
+from interop.interop_support import ACCOUNTS, REALM
+from interop.pjsua_harness import PjAccount, PjCall, PjEnv, wait_until
 from telephony.sdp import PCMU, LocalMedia
 from telephony.sip.b2bua import (
     AgentConnected,

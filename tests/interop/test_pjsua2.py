@@ -8,9 +8,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import ACCOUNTS, REALM, WireTap
-from pjsua_harness import PjEnv, wait_until
 
+from interop.interop_support import ACCOUNTS, REALM, WireTap
+from interop.pjsua_harness import PjEnv, wait_until
 from telephony.media.dtmf import DtmfSource
 from telephony.sdp import PCMU, Direction, LocalMedia
 from telephony.sip.call_events import (

@@ -15,9 +15,9 @@ import threading
 from collections.abc import AsyncIterator
 
 import pytest
-from conftest import ACCOUNTS, REALM, make_registrar
-from pjsua_harness import wait_until
 
+from interop.interop_support import ACCOUNTS, REALM, make_registrar
+from interop.pjsua_harness import wait_until
 from telephony.sdp import PCMU, LocalMedia
 from telephony.sip.call_events import CallAnswered, CallConfirmed, CallEnded, EndReason, Side
 from telephony.sip.uri import SipUri
