@@ -204,8 +204,12 @@ class InboundCall(CallLeg):
     async def hangup(self) -> None:
         if self.state in (CallState.NEW, CallState.RINGING):
             await self.reject(480)
-        else:
-            await super().hangup()
+            return
+        if self.state is CallState.ANSWERED:
+            # RFC 3261 §15: no BYE before the ACK for our 2xx (or its timeout, 64*T1).
+            await self.handle.wait_ack()
+            await asyncio.sleep(0)  # let _await_ack see the ACK first
+        await super().hangup()
 
     async def _remote_bye(self) -> None:
         if self.state in (CallState.NEW, CallState.RINGING) and not self.handle.final_sent:

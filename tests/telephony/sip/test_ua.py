@@ -548,3 +548,15 @@ async def test_outbound_call_answers_proxy_challenge_with_proxy_authorization(
     assert decision.outcome is AuthOutcome.ACCEPTED
     await second.reject(486)
     assert await next_of(out, CallEnded) == CallEnded(Side.REMOTE, EndReason.REJECTED, 486)
+
+
+async def test_hangup_right_after_answer_waits_for_the_ack(service: UserAgent,
+                                                           phone: UserAgent) -> None:
+    out = phone.call(service_uri(service), local_media=media(40000))
+    call = await incoming(service)
+    await call.answer(media(30000))
+    await call.hangup()  # before the ACK can have arrived
+    events = [type(e) async for e in call.events()]
+    assert events.index(CallConfirmed) < events.index(CallEnded)
+    assert call.ended == CallEnded(Side.LOCAL, EndReason.BYE)
+    assert await next_of(out, CallEnded) == CallEnded(Side.REMOTE, EndReason.BYE)
