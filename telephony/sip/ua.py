@@ -291,9 +291,11 @@ class OutboundCall(CallLeg):
             return
         if self._cancel_reason is None:
             self._cancel_reason = reason
-        await self._provisional.wait()
-        if self._cancel_sent or self._invite is None or not self.is_active:
+        await self._provisional.wait()  # also released when the INVITE ends
+        if self._cancel_sent or self._invite is None:
             return
+        if self.state not in (CallState.CALLING, CallState.RINGING):
+            return  # answered (the 2xx path sends BYE) or already over
         self._cancel_sent = True
         tx = self._ua.endpoint.send_request(make_cancel(self._invite), self.destination)
         with contextlib.suppress(SipError):
@@ -315,12 +317,15 @@ class OutboundCall(CallLeg):
             self._finish(Side.LOCAL, self._cancel_reason or EndReason.TIMEOUT)
         except TransportFailure:
             self._finish(Side.LOCAL, EndReason.TRANSPORT_ERROR)
+        finally:
+            self._provisional.set()  # nobody may wait for a CANCEL chance any longer
 
     async def _invite_loop(self) -> None:
         cseq, attempts = 1, 0
         invite = self._build_invite(cseq)
         while True:
             self._invite = invite
+            self._provisional.clear()  # §9.1: CANCEL only after a provisional to *this* INVITE
             tx = self._ua.endpoint.send_request(invite, self.destination)
             final = await self._provisionals_then_final(tx)
             if final.is_success:

@@ -560,3 +560,16 @@ async def test_hangup_right_after_answer_waits_for_the_ack(service: UserAgent,
     assert events.index(CallConfirmed) < events.index(CallEnded)
     assert call.ended == CallEnded(Side.LOCAL, EndReason.BYE)
     assert await next_of(out, CallEnded) == CallEnded(Side.REMOTE, EndReason.BYE)
+
+
+async def test_cancel_before_any_response_returns_when_invite_times_out(
+        phone: UserAgent) -> None:
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))  # receives the INVITE, never answers
+    try:
+        port = silent.getsockname()[1]
+        out = phone.call(SipUri.parse(f"sip:x@127.0.0.1:{port}"), local_media=media(40000))
+        await asyncio.wait_for(out.cancel(), STEP)  # Timer B (64*T1 = 3.2 s here) ends it
+        assert out.ended == CallEnded(Side.LOCAL, EndReason.CANCELLED)
+    finally:
+        silent.close()
