@@ -116,6 +116,11 @@ class BindingStore:
     def aors(self, now: float) -> tuple[str, ...]:
         return tuple(aor for aor in self._by_aor if self.lookup(aor, now))
 
+    def next_expiry(self) -> float | None:
+        """When the earliest binding expires (a deadline for the caller's timer), or None."""
+        times = [b.expires_at for bindings in self._by_aor.values() for b in bindings]
+        return min(times) if times else None
+
     def purge(self, now: float) -> tuple[str, ...]:
         """Forget expired bindings; returns the AORs that lost one."""
         changed = []
@@ -296,6 +301,20 @@ class Registrar:
         if decision.outcome is AuthOutcome.FORBIDDEN:
             raise RegisterRejected(403, "Forbidden")
         raise RemoteSipError(decision.reason)
+
+    def expire(self, now: float) -> list[BindingsChanged]:
+        """Drop bindings that expired by `now` and tell the listener which AORs changed.
+
+        Call it when `bindings.next_expiry()` passes, so the ACD learns that an agent's
+        phone is gone even if it never sent an unREGISTER.
+        """
+        changes = [
+            BindingsChanged(aor, self.bindings.lookup(aor, now))
+            for aor in self.bindings.purge(now)
+        ]
+        for change in changes:
+            self._notify(change.aor, change.bindings)
+        return changes
 
     def _notify(self, aor: str, bindings: tuple[Binding, ...]) -> None:
         if self.listener is not None:

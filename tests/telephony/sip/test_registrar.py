@@ -236,3 +236,18 @@ def test_old_nonce_gets_401_stale() -> None:
                             now=NOW + 10_000)
     assert late.status == 401
     assert "stale=true" in late.headers.get_all("WWW-Authenticate")[0]
+
+
+def test_expiry_is_reported_to_the_listener_at_the_deadline() -> None:
+    registrar, events = open_registrar()
+    registrar.handle(register("<sip:1001@10.0.0.1>", expires=120), now=NOW)
+    registrar.handle(register("<sip:1001@10.0.0.2>", expires=600, call_id="b"), now=NOW)
+    assert registrar.bindings.next_expiry() == NOW + 120
+    assert registrar.expire(NOW + 60) == []
+    changes = registrar.expire(NOW + 120)
+    assert [c.aor for c in changes] == [AOR]
+    assert [str(b.contact.uri) for b in changes[0].bindings] == ["sip:1001@10.0.0.2"]
+    assert events[-1] == changes[0]
+    assert registrar.bindings.next_expiry() == NOW + 600
+    registrar.expire(NOW + 600)
+    assert events[-1].bindings == () and registrar.bindings.next_expiry() is None
