@@ -1,0 +1,491 @@
+"""`hotline sim --live`: real SIP calls at a running Hotline over 127.0.0.1, bounded in calls
+and time, and SPEC-Q2's service level and ASA from both sides.
+
+The service's side is its own: every ACD event of the run, streamed from GET /api/events, goes
+through `acd.records.RecordBuilder` and `acd.metrics.compute` — the code behind the wallboard
+and `hotline report` — restricted to this run's callers (each has its own number). With a
+supervisor login the wallboard's "today" figures before and after the run are read as well.
+
+The callers' side: a caller enters the queue when it sends its last menu key (plus the prompts
+the flow plays after that key) and is answered when the SPEC-P10 greeting starts arriving
+(sim/live_audio.py says why that is the service's moment of answer). So both sides time the
+same interval and differ only by transport and pacing: see `AGREEMENT_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import aiohttp
+
+from acd import metrics
+from acd.config import DEFAULT_SERVICE_LEVEL_SECONDS, QueueConfig
+from acd.events import AcdEvent
+from acd.records import CallRecord, RecordBuilder
+from hotline.app import DEFAULT_FLOW
+from ivr.flow_loader import load_flow
+from prompts.catalogue import PromptCatalogue
+from sim.live_audio import Pcm, agent_greeting_template, default_speech
+from sim.live_parties import (
+    AgentTimes,
+    CallerContext,
+    CallerOutcome,
+    CallerPlan,
+    CallerResult,
+    SimAgent,
+    menu_timing,
+)
+from sim.live_sip import Registration, registrar_peer
+from sim.live_web import LiveError, Login, WebClient
+from sim.model import Distribution
+from telephony.media.engine import MediaEngine
+from telephony.media.ports import PortAllocator
+from telephony.sip.digest import ClientCredentials
+from telephony.sip.uri import SipUri
+from telephony.sip.useragent import UserAgent
+
+# How far the callers' and the service's wait of one call may differ. Each side stamps one
+# end of the wait where it happens: the key leaves the caller on its next 20 ms tick and is
+# read by the service on one of its ticks (0–40 ms before the service queues the call); P10
+# leaves the service on its next tick and is read by the caller on one of its ticks (0–40 ms
+# after the service answered), plus the event loop's turn for the ACD's actions on a busy
+# two-core machine (measured ≤ 30 ms). 40 + 40 + 30 = 110 ms; 150 ms leaves room to spare.
+AGREEMENT_SECONDS: Final = 0.15
+# After the last caller is done, wait at most this long for the service's call records (a
+# record is complete once the agent's wrap-up is in).
+RECORDS_GRACE_SECONDS: Final = 10.0
+# The numbers callers ring from: one per call, so the service's records name the caller.
+CALLER_PREFIX: Final = "139"
+HOTLINE_USER: Final = "1000"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLogin:
+    number: str
+    password: str
+
+
+@dataclass(frozen=True, slots=True)
+class LiveConfig:
+    sip_host: str
+    sip_port: int
+    web_url: str
+    agents: tuple[AgentLogin, ...]
+    calls: int
+    rate_per_hour: float  # offered calls per hour before scaling
+    duration: float  # wall seconds: no new call after this; the run ends by duration + bounds
+    talk: Distribution
+    patience: Distribution | None
+    ring_delay: Distribution | None
+    wrapup_time: Distribution | None
+    time_scale: float = 1.0  # multiplies talk, patience, ring delay, wrap-up, inter-arrival
+    digits: tuple[str, ...] = ("1", "1")  # 中文, billing (the default flow)
+    survey_keys: tuple[str, ...] = ("1", "2", "3")
+    survey_hangup: float = 0.0  # chance a caller hangs up at the survey instead
+    supervisor: AgentLogin | None = None
+    queues: tuple[QueueConfig, ...] = ()  # thresholds for the records (service's config)
+    flow: Path = DEFAULT_FLOW
+    seed: int = 1
+    rtp_ports: tuple[int, int] = (40000, 40998)
+    speech: Pcm | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SideFigures:
+    offered: int
+    answered: int
+    abandoned: int
+    answered_within: int
+    service_level: float | None
+    asa: float | None
+
+
+@dataclass(slots=True)
+class LiveReport:
+    config: LiveConfig
+    threshold: float
+    callers: list[CallerResult]
+    agents: list[dict[str, Any]]
+    records: list[CallRecord]
+    service: SideFigures
+    measured: SideFigures
+    per_call_differences: list[float]  # caller wait − service wait, calls answered on both
+    outcome_mismatches: list[str]  # numbers whose outcome differs between the sides
+    wallboard: dict[str, Any] | None
+    password_changes: dict[str, str]
+    wall_seconds: float
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def max_difference(self) -> float | None:
+        diffs = self.per_call_differences
+        return max((abs(d) for d in diffs), default=None)
+
+    @property
+    def agree(self) -> bool:
+        """Same outcomes, every answered call's waits within AGREEMENT_SECONDS."""
+        biggest = self.max_difference
+        return not self.outcome_mismatches and (biggest is None or biggest <= AGREEMENT_SECONDS)
+
+
+def _sampler(dist: Distribution | None, rng: random.Random, scale: float) -> Callable[[], float]:
+    if dist is None:
+        return lambda: 0.0
+    return lambda: max(0.0, dist.sample(rng) * scale)
+
+
+def measured_figures(callers: list[CallerResult], threshold: float) -> SideFigures:
+    answered = [c for c in callers if c.outcome is CallerOutcome.ANSWERED and c.wait is not None]
+    abandoned = [c for c in callers if c.outcome is CallerOutcome.ABANDONED]
+    waits = [c.wait for c in answered if c.wait is not None]
+    within = sum(1 for w in waits if w <= threshold)
+    return SideFigures(
+        offered=len(answered) + len(abandoned),
+        answered=len(answered),
+        abandoned=len(abandoned),
+        answered_within=within,
+        service_level=within / len(waits) if waits else None,
+        asa=sum(waits) / len(waits) if waits else None,
+    )
+
+
+def service_figures(records: list[CallRecord]) -> SideFigures:
+    m = metrics.compute(records)
+    return SideFigures(
+        offered=m.offered,
+        answered=m.answered,
+        abandoned=m.abandoned,
+        answered_within=m.answered_within,
+        service_level=m.service_level,
+        asa=m.asa,
+    )
+
+
+def compare(
+    callers: list[CallerResult], records: list[CallRecord]
+) -> tuple[list[float], list[str]]:
+    by_number = {r.caller: r for r in records}
+    diffs: list[float] = []
+    mismatches: list[str] = []
+    for c in callers:
+        record = by_number.get(c.number)
+        if c.outcome is CallerOutcome.FAILED:
+            continue
+        if record is None:
+            mismatches.append(f"{c.number}: {c.outcome.value} but no record at the service")
+            continue
+        service_answered = record.answered_at is not None
+        if service_answered != (c.outcome is CallerOutcome.ANSWERED):
+            mismatches.append(
+                f"{c.number}: caller {c.outcome.value}, service {record.outcome.value}"
+            )
+            continue
+        if service_answered and c.wait is not None:
+            diffs.append(c.wait - record.wait)
+    return diffs, mismatches
+
+
+async def _start_agent(
+    login: AgentLogin,
+    config: LiveConfig,
+    http: aiohttp.ClientSession,
+    engine: MediaEngine,
+    times: AgentTimes,
+) -> tuple[SimAgent, Registration, Login]:
+    web = WebClient(http, config.web_url)
+    info = await web.login(login.number, login.password)
+    ua = await UserAgent.start([("udp", config.sip_host, 0)], user=login.number)
+    registration = Registration(
+        ua,
+        registrar_peer(config.sip_host, config.sip_port),
+        login.number,
+        ClientCredentials(login.number, info.password),
+    )
+    await registration.register()
+    await web.set_state(login.number, "ready")
+    return SimAgent(login.number, ua, engine, web, times), registration, info
+
+
+async def _stop_agent(agent: SimAgent, registration: Registration) -> list[str]:
+    problems: list[str] = []
+    for step in (
+        lambda: agent.web.set_state(agent.number, "logged_out"),
+        registration.unregister,
+        agent.web.logout,
+    ):
+        try:
+            await asyncio.wait_for(step(), timeout=5.0)
+        except (LiveError, TimeoutError, OSError) as exc:
+            problems.append(f"agent {agent.number} clean-up: {exc}")
+    await agent.ua.close()
+    return problems
+
+
+def _wallboard_today(board: dict[str, Any]) -> dict[str, Any]:
+    today: dict[str, Any] = board.get("today") or {}
+    return today
+
+
+def wallboard_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """This run's share of the wallboard's "today" figures (counts and wait sums add up)."""
+    b, a = _wallboard_today(before), _wallboard_today(after)
+
+    def count(side: dict[str, Any], name: str) -> int:
+        return int(side.get(name) or 0)
+
+    answered = count(a, "answered") - count(b, "answered")
+    within = count(a, "answered_within") - count(b, "answered_within")
+    wait_sum = (a.get("asa") or 0.0) * count(a, "answered") - (b.get("asa") or 0.0) * count(
+        b, "answered"
+    )
+    return {
+        "offered": count(a, "offered") - count(b, "offered"),
+        "answered": answered,
+        "abandoned": count(a, "abandoned") - count(b, "abandoned"),
+        "answered_within": within,
+        "service_level": within / answered if answered else None,
+        "asa": wait_sum / answered if answered else None,
+    }
+
+
+async def run_live(
+    config: LiveConfig, *, progress: Callable[[int, int], None] | None = None
+) -> LiveReport:
+    """Run the calls; returns when every call is over (bounded by duration and timeouts)."""
+    if not config.agents:
+        raise LiveError("give at least one agent (--agents number:password)")
+    if config.calls < 1 or not config.rate_per_hour > 0 or not config.time_scale > 0:
+        raise LiveError("calls, rate and time scale must be positive")
+    began = time.monotonic()
+    rng = random.Random(config.seed)
+    scale = config.time_scale
+    catalogue = PromptCatalogue()
+    flow = load_flow(config.flow, catalogue.ids())
+    timing = menu_timing(flow, catalogue, config.digits)
+    thresholds = {q.name: q.service_level_seconds for q in config.queues}
+    threshold = thresholds.get(timing.queue, DEFAULT_SERVICE_LEVEL_SECONDS)
+    builder = RecordBuilder(config.queues)
+    records: list[CallRecord] = []
+
+    def on_event(event: AcdEvent) -> None:
+        records.extend(builder.feed([event]))
+
+    problems: list[str] = []
+    password_changes: dict[str, str] = {}
+    low, high = config.rtp_ports
+    engine = MediaEngine(ports=PortAllocator(low, high), host=config.sip_host)
+    await engine.start()
+    callers_ua = await UserAgent.start([("udp", config.sip_host, 0)], user="simcaller")
+    async with aiohttp.ClientSession() as http, contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(engine.stop)
+        stack.push_async_callback(callers_ua.close)
+        agents: list[tuple[SimAgent, Registration]] = []
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            for login in config.agents:
+                times = AgentTimes(
+                    _sampler(config.ring_delay, rng, scale),
+                    _sampler(config.talk, rng, scale),
+                    _sampler(config.wrapup_time, rng, scale),
+                )
+                agent, registration, info = await _start_agent(login, config, http, engine, times)
+                agents.append((agent, registration))
+                if info.changed_from is not None:
+                    password_changes[login.number] = info.password
+            supervisor: WebClient | None = None
+            board_before: dict[str, Any] | None = None
+            if config.supervisor is not None:
+                supervisor = WebClient(http, config.web_url)
+                info = await supervisor.login(config.supervisor.number, config.supervisor.password)
+                if info.changed_from is not None:
+                    password_changes[config.supervisor.number] = info.password
+                board_before = await supervisor.wallboard()
+            connected = asyncio.Event()
+            stream = asyncio.ensure_future(agents[0][0].web.stream_events(on_event, connected))
+            tasks.append(stream)
+            await asyncio.wait_for(connected.wait(), timeout=5.0)
+            tasks.extend(asyncio.ensure_future(a.run()) for a, _ in agents)
+
+            callers = await _place_calls(config, rng, callers_ua, engine, timing, catalogue,
+                                         progress)
+            await _await_records(records, callers, agents)
+            board_after = await supervisor.wallboard() if supervisor is not None else None
+            if supervisor is not None:
+                await supervisor.logout()
+        finally:
+            for task in tasks:
+                task.cancel()
+            for agent, registration in agents:
+                problems.extend(await _stop_agent(agent, registration))
+    ours = {c.number for c in callers}
+    records = [r for r in records if r.caller in ours]
+    diffs, mismatches = compare(callers, records)
+    wallboard = (
+        wallboard_delta(board_before, board_after)
+        if board_before is not None and board_after is not None
+        else None
+    )
+    return LiveReport(
+        config=config,
+        threshold=threshold,
+        callers=callers,
+        agents=[_agent_json(a) for a, _ in agents],
+        records=records,
+        service=service_figures(records),
+        measured=measured_figures(callers, threshold),
+        per_call_differences=diffs,
+        outcome_mismatches=mismatches,
+        wallboard=wallboard,
+        password_changes=password_changes,
+        wall_seconds=time.monotonic() - began,
+        problems=problems + [f"{c.number}: {c.problem}" for c in callers if c.problem],
+    )
+
+
+def _agent_json(agent: SimAgent) -> dict[str, Any]:
+    r = agent.result
+    return {
+        "number": r.number,
+        "answered": r.answered,
+        "missed": r.missed,
+        "wrapups": r.wrapups,
+        "heard_caller_frames": r.heard_caller_frames,
+        "problems": list(r.problems),
+    }
+
+
+async def _place_calls(
+    config: LiveConfig,
+    rng: random.Random,
+    ua: UserAgent,
+    engine: MediaEngine,
+    timing: Any,
+    catalogue: PromptCatalogue,
+    progress: Callable[[int, int], None] | None,
+) -> list[CallerResult]:
+    from sim.live_parties import run_caller
+
+    scale = config.time_scale
+    start = time.monotonic()
+    # Every call is over by then: the last arrival, the menu, the longest patience or talk,
+    # and the set-up/greeting/survey bounds of live_parties.
+    deadline = start + config.duration + 300.0 * max(1.0, scale) + 120.0
+    ctx = CallerContext(
+        ua=ua,
+        engine=engine,
+        target=SipUri("sip", HOTLINE_USER, config.sip_host, config.sip_port),
+        destination=registrar_peer(config.sip_host, config.sip_port),
+        digits=config.digits,
+        timing=timing,
+        templates=tuple(
+            {a.number: agent_greeting_template(a.number, catalogue) for a in config.agents}.values()
+        ),
+        speech=config.speech if config.speech is not None else default_speech(catalogue),
+        deadline=deadline,
+    )
+    mean_gap = 3600.0 / config.rate_per_hour * scale
+    patience = _sampler(config.patience, rng, scale) if config.patience is not None else None
+    running: list[asyncio.Task[CallerResult]] = []
+    done = 0
+
+    def finished(_: asyncio.Task[CallerResult]) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, config.calls)
+
+    run_tag = rng.randrange(10**4)
+    next_at = start
+    for i in range(config.calls):
+        next_at += rng.expovariate(1.0 / mean_gap) if i else 0.0
+        if next_at - start > config.duration:
+            break
+        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+        survey: str | None = None
+        if rng.random() >= config.survey_hangup:
+            survey = rng.choice(config.survey_keys)
+        plan = CallerPlan(
+            number=f"{CALLER_PREFIX}{run_tag:04d}{i:04d}",
+            patience=patience() if patience is not None else None,
+            survey_key=survey,
+        )
+        task = asyncio.ensure_future(run_caller(ctx, plan))
+        task.add_done_callback(finished)
+        running.append(task)
+    if progress is not None and len(running) < config.calls:
+        progress(done, len(running))
+    results = await asyncio.gather(*running)
+    return list(results)
+
+
+async def _await_records(
+    records: list[CallRecord],
+    callers: list[CallerResult],
+    agents: list[tuple[SimAgent, Registration]],
+) -> None:
+    wanted = {c.number for c in callers if c.outcome is not CallerOutcome.FAILED}
+    stop = time.monotonic() + RECORDS_GRACE_SECONDS
+    while time.monotonic() < stop:
+        have = {r.caller for r in records}
+        if wanted <= have and not any(a.busy for a, _ in agents):
+            return
+        await asyncio.sleep(0.1)
+
+
+def report_json(report: LiveReport) -> dict[str, Any]:
+    def side(f: SideFigures) -> dict[str, Any]:
+        return {
+            "offered": f.offered,
+            "answered": f.answered,
+            "abandoned": f.abandoned,
+            "answered_within": f.answered_within,
+            "service_level": f.service_level,
+            "asa": f.asa,
+        }
+
+    def difference(a: float | None, b: float | None) -> float | None:
+        return None if a is None or b is None else a - b
+
+    diffs = report.per_call_differences
+    return {
+        "threshold_seconds": report.threshold,
+        "agreement_tolerance_seconds": AGREEMENT_SECONDS,
+        "agree": report.agree,
+        "service": side(report.service),
+        "callers": side(report.measured),
+        "difference": {
+            "service_level": difference(report.measured.service_level, report.service.service_level),
+            "asa": difference(report.measured.asa, report.service.asa),
+            "per_call_mean": sum(diffs) / len(diffs) if diffs else None,
+            "per_call_max_abs": report.max_difference,
+        },
+        "wallboard_delta": report.wallboard,
+        "outcome_mismatches": report.outcome_mismatches,
+        "calls": [
+            {
+                "caller": c.number,
+                "outcome": c.outcome.value,
+                "wait": c.wait,
+                "survey_key": c.survey_key,
+                "p10_match": round(c.match_score, 3),
+                "problem": c.problem,
+            }
+            for c in report.callers
+        ],
+        "agents": report.agents,
+        "password_changes": report.password_changes,
+        "problems": report.problems,
+        "wall_seconds": report.wall_seconds,
+    }
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
