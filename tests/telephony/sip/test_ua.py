@@ -261,7 +261,8 @@ async def raw_exchange(
     text = text.replace("127.0.0.1:9;", f"127.0.0.1:{port};")
     local = ua.local_address()
     loop = asyncio.get_running_loop()
-    await loop.sock_sendto(own, text.encode(), (local.host, local.port))
+    await loop.sock_sendto(own, text.encode("utf-8", "surrogateescape"),
+                           (local.host, local.port))
     try:
         while True:
             data = await asyncio.wait_for(loop.sock_recv(own, 65535), STEP)
@@ -573,3 +574,47 @@ async def test_cancel_before_any_response_returns_when_invite_times_out(
         assert out.ended == CallEnded(Side.LOCAL, EndReason.CANCELLED)
     finally:
         silent.close()
+
+
+async def test_crossing_reinvites_resolve_by_491_and_retry(service: UserAgent,
+                                                          phone: UserAgent) -> None:
+    call, out = await connected(service, phone)
+    # Both sides hold at the same moment: each gets 491 for its re-INVITE or succeeds;
+    # the loser retries after the RFC 3261 §14.1 wait, and both end up done.
+    results = await asyncio.wait_for(
+        asyncio.gather(call.hold(), out.hold()), 3 * STEP)  # type: ignore[attr-defined]
+    assert results == [True, True]
+    assert call.dialog is not None and out.dialog is not None  # type: ignore[attr-defined]
+    await out.hangup()  # type: ignore[attr-defined]
+    assert await next_of(call, CallEnded) == CallEnded(Side.REMOTE, EndReason.BYE)
+
+
+HOSTILE = [
+    # (what, extra headers, body, expected status)
+    ("sdp with garbage line", "Content-Type: application/sdp\r\n", "v=0\r\n%%%\r\n", 400),
+    ("sdp without origin", "Content-Type: application/sdp\r\n", "v=0\r\ns=-\r\n", 400),
+    ("sdp port out of range", "Content-Type: application/sdp\r\n",
+     OFFER.replace("41000", "70000"), 400),
+    ("sdp not utf-8", "Content-Type: application/sdp\r\n", "v=0\r\no=\udcff\r\n", 400),
+    ("body of another type", "Content-Type: application/x-foo\r\n", "hello", 415),
+    ("required extension", "Require: foo, bar\r\n", "", 420),
+]
+
+
+@pytest.mark.parametrize(("what", "extra", "body", "status"), HOSTILE,
+                         ids=[h[0] for h in HOSTILE])
+async def test_hostile_invites_get_4xx_and_the_next_call_is_answered(
+        service: UserAgent, phone: UserAgent, what: str, extra: str, body: str,
+        status: int) -> None:
+    text = request_text("INVITE", service, extra=extra, body="")
+    raw = text.encode()
+    payload = body.encode("utf-8", "surrogateescape")
+    raw = raw.replace(b"Content-Length: 0\r\n\r\n",
+                      b"Content-Length: %d\r\n\r\n" % len(payload)) + payload
+    reply = await raw_exchange(service, raw.decode("utf-8", "surrogateescape"))
+    assert isinstance(reply, SipResponse) and reply.status == status, what
+    assert service.incoming.empty()
+    out = phone.call(service_uri(service), local_media=media(40000))
+    call = await incoming(service)
+    await call.answer(media(30000))
+    await next_of(out, CallConfirmed)
