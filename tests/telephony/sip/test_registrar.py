@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from telephony.sip.digest import (
     ClientCredentials,
@@ -251,3 +253,36 @@ def test_expiry_is_reported_to_the_listener_at_the_deadline() -> None:
     assert registrar.bindings.next_expiry() == NOW + 600
     registrar.expire(NOW + 600)
     assert events[-1].bindings == () and registrar.bindings.next_expiry() is None
+
+
+_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["phone-a", "phone-b", "phone-c"]),  # Call-ID (one per client)
+        st.integers(min_value=1, max_value=6),  # CSeq
+        st.sampled_from(["<sip:1001@10.0.0.1>", "<sip:1001@10.0.0.2>;q=0.4", "*"]),
+        st.sampled_from([None, 0, 30, 90, 600, 99999]),  # Expires header
+        st.floats(min_value=0, max_value=700),  # time step
+    ),
+    max_size=25,
+)
+
+
+@given(_OPS)
+def test_binding_table_invariants_hold_for_any_register_sequence(ops: list[tuple[
+        str, int, str, int | None, float]]) -> None:
+    limits = RegistrarLimits(min_expires=60, max_expires=3600)
+    registrar, _ = open_registrar(limits=limits)
+    now = NOW
+    for call_id, cseq, contact, expires, step in ops:
+        now += step
+        response = registrar.handle(register(contact, expires=expires, cseq=cseq,
+                                             call_id=call_id), now=now)
+        assert response.status in (200, 400, 423)
+        if response.status == 423:
+            assert response.headers.get("Min-Expires") == "60"
+        live = registrar.bindings.lookup(AOR, now)
+        assert len(live) <= limits.max_contacts
+        assert all(0 < b.expires_at - now <= limits.max_expires + 1e-6 for b in live)
+        assert [b.q for b in live] == sorted((b.q for b in live), reverse=True)
+        if response.status == 200:
+            assert len(response.headers.get_all("Contact")) == len(live)
