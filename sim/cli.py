@@ -223,7 +223,11 @@ def _sim_parser() -> argparse.ArgumentParser:
         epilog="Distributions: 180 or exp:180 (exponential mean), lognormal:mean,sd, fixed:30, "
         "empirical:file.csv[:column], none.",
     )
-    p.add_argument("--live", action="store_true", help="drive real SIP calls (not yet)")
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="drive real SIP calls at a running service instead (hotline sim --live --help)",
+    )
     load = p.add_mutually_exclusive_group()
     load.add_argument("--rate", type=float, help="calls per hour (Poisson)")
     load.add_argument("--profile", type=Path, help="CSV start,calls per 15 minutes")
@@ -413,14 +417,11 @@ def sim_main(argv: Sequence[str], *, out: TextIO | None = None, err: TextIO | No
 
     out = out or sys.stdout
     err = err or sys.stderr
+    if "--live" in argv:  # its own options (sim/live_cli.py)
+        from sim.live_cli import live_main
+
+        return live_main([a for a in argv if a != "--live"], out=out, err=err)
     args = _sim_parser().parse_args(list(argv))
-    if args.live:
-        return _fail(
-            "hotline sim",
-            "--live (real SIP calls against a running service) is not "
-            "available yet; it is planned work of issue 8. Use virtual time for now.",
-            err,
-        )
     try:
         model = build_model(args)
         if args.replications < 1:

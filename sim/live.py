@@ -462,7 +462,9 @@ def report_json(report: LiveReport) -> dict[str, Any]:
         "service": side(report.service),
         "callers": side(report.measured),
         "difference": {
-            "service_level": difference(report.measured.service_level, report.service.service_level),
+            "service_level": difference(
+                report.measured.service_level, report.service.service_level
+            ),
             "asa": difference(report.measured.asa, report.service.asa),
             "per_call_mean": sum(diffs) / len(diffs) if diffs else None,
             "per_call_max_abs": report.max_difference,

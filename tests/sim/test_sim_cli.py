@@ -120,10 +120,10 @@ def test_sim_json_to_stdout_is_the_same_document_for_the_same_seed() -> None:
     assert first == second
 
 
-def test_sim_live_mode_says_it_is_not_available_yet() -> None:
-    code, _, err = run(sim_main, ["--live"])
+def test_sim_live_mode_without_agents_names_the_missing_option() -> None:
+    code, _, err = run(sim_main, ["--live"])  # sim/live_cli.py; the run itself: test_live.py
     assert code == 2
-    assert "--live" in err and "not available yet" in err
+    assert "--live" in err and "--agents" in err
 
 
 def test_sim_bad_roster_is_reported_with_file_line_and_field(tmp_path: Path) -> None:
