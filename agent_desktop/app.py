@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from agent_desktop import acd_api, auth, desk_api, live, recordings_api
+from agent_desktop import acd_api, auth, desk_api, live, qa_api, recordings_api
 from agent_desktop.desk_api import DESKTOP, DesktopServices
 from agent_desktop.errors import domain_errors
 from agent_desktop.keys import ACCOUNTS, ACD, CALLS, NOTIFIER, CallControlPort
@@ -16,6 +16,7 @@ from hotline.accounts.service import AccountService
 from hotline.acd_service import AcdService
 from hotline.notifier import Notifier
 from recordings.access import RecordingAccess
+from recordings.reviews import QaService
 
 STATIC = Path(__file__).resolve().parent / "static"
 # Page paths and their files: plain HTML + JS modules, no build step.
@@ -25,6 +26,7 @@ PAGES = {
     "/complaints": "complaints.html",
     "/handover": "handover.html",
     "/recordings": "recordings.html",
+    "/qa": "qa.html",
 }
 
 
@@ -47,6 +49,7 @@ def build_web_app(
     calls: CallControlPort,
     desktop: DesktopServices | None = None,
     recordings: RecordingAccess | None = None,
+    qa: QaService | None = None,
 ) -> web.Application:
     app = web.Application(middlewares=[domain_errors])
     app[ACCOUNTS] = accounts
@@ -65,6 +68,9 @@ def build_web_app(
     if recordings is not None:
         app[recordings_api.RECORDINGS] = recordings
         app.add_routes(recordings_api.routes)
+    if qa is not None:
+        app[qa_api.QA] = qa
+        app.add_routes(qa_api.routes)
     for path, name in PAGES.items():
         app.router.add_get(path, _page(name))
     app.router.add_static("/static/", STATIC)

@@ -46,6 +46,8 @@ from recordings.access import RecordingAccess
 from recordings.catalog import RecordingCatalog
 from recordings.policy import RecordingPolicy
 from recordings.recorder import Recorder
+from recordings.reviews import QaService
+from recordings.scorecard import load_scorecard
 from recordings.writer import ArchiveFormat, WriterSettings
 
 DEFAULT_FLOW = Path(__file__).resolve().parent.parent / "ivr" / "flows" / "default.yaml"
@@ -165,6 +167,7 @@ async def build_service(
             calls=calls,
             desktop=desktop,
             recordings=RecordingAccess(database.sessions, audit, time.time),
+            qa=QaService(database.sessions, audit, time.time, load_scorecard()),
         )
         runner = web.AppRunner(app)
         await runner.setup()

@@ -74,7 +74,7 @@ async function start() {
   if (!me) { showLogin(); return; }
   desk.me = me;
   setupTopBar(me);
-  if (!me.agent_number) { location.href = "/wallboard"; return; }
+  if (!me.agent_number) { location.href = me.role === "qa" ? "/qa" : "/wallboard"; return; }
   $("login").hidden = true;
   $("desk").hidden = false;
   desk.config = await api("GET", "/api/desktop/config");

@@ -2,6 +2,12 @@
 
 export const STRINGS = {
   zh: {
+    "app.qa": "质检", "nav.qa": "质检", "qa.work": "待评分", "qa.reasons": "抽样原因", "qa.none": "没有待评分的通话",
+    "qa.note_ph": "批注内容(记在当前播放位置)", "qa.add_note": "在此处加批注", "qa.scorecard": "评分表",
+    "qa.comments": "评语", "qa.submit": "提交评分", "qa.met": "符合", "qa.not_met": "不符合", "qa.n/a": "不适用",
+    "qa.scored": "已评分:{total} 分", "qa.critical": "关键项不合格",
+    "qa.reason.random": "随机抽样", "qa.reason.agent_minimum": "每周定额", "qa.reason.complaint": "投诉",
+    "qa.reason.answered_late": "超时接听", "qa.reason.low_survey": "满意度低", "qa.reason.long_call": "长通话",
     "app.desktop": "坐席工作台", "app.wallboard": "监控大屏", "app.complaints": "投诉工单",
     "app.handover": "交接班记录", "app.recordings": "录音",
     "nav.desktop": "坐席", "nav.complaints": "投诉工单", "nav.wallboard": "监控大屏",
@@ -73,6 +79,12 @@ export const STRINGS = {
     "r.open": "打开录音", "r.call_id": "通话编号",
   },
   en: {
+    "app.qa": "QA", "nav.qa": "QA", "qa.work": "To review", "qa.reasons": "Picked because", "qa.none": "Nothing to review",
+    "qa.note_ph": "Note at the current position", "qa.add_note": "Add note here", "qa.scorecard": "Scorecard",
+    "qa.comments": "Comments", "qa.submit": "Submit score", "qa.met": "Met", "qa.not_met": "Not met", "qa.n/a": "N/A",
+    "qa.scored": "Scored: {total}", "qa.critical": "critical item failed",
+    "qa.reason.random": "random", "qa.reason.agent_minimum": "weekly quota", "qa.reason.complaint": "complaint",
+    "qa.reason.answered_late": "late answer", "qa.reason.low_survey": "low survey", "qa.reason.long_call": "long call",
     "app.desktop": "Agent desktop", "app.wallboard": "Wallboard", "app.complaints": "Complaints",
     "app.handover": "Shift handover", "app.recordings": "Recordings",
     "nav.desktop": "Desktop", "nav.complaints": "Complaints", "nav.wallboard": "Wallboard",

@@ -74,6 +74,7 @@ NEW_PASSWORDS = {
     "boss": "Maple-Drift-Beacon-16",
     "lead-a": "Harbor-Violet-Summit-31",
     "night": "Copper-Meadow-Tundra-77",
+    "qa-lin": "Juniper-Falcon-Harbor-84",
 }
 
 

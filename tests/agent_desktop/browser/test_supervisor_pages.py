@@ -29,7 +29,7 @@ from hotline.accounts.permissions import Role
 from hotline.app import Service
 from prompts.catalogue import PromptCatalogue
 from prompts.texts import Language
-from recordings.models import Recording
+from recordings.models import QaScore, QaWorkItem, Recording
 
 pytestmark = [pytest.mark.browser, pytest.mark.interop]
 
@@ -39,6 +39,7 @@ CST = dt.timezone(dt.timedelta(hours=8))
 BOSS_INITIAL = "Tidal-Orchard-Spire-9"
 LEAD_INITIAL = "Amber-Falcon-Meadow-7"
 NIGHT_INITIAL = "Velvet-Glacier-Orbit-25"
+QA_INITIAL = "Saffron-Pebble-Canopy-63"
 
 
 def base(service: Service) -> str:
@@ -319,3 +320,94 @@ async def test_the_desktop_speaks_english_too(service: Service, browser: Browser
     )
     await expect(page.locator("button.phrase[data-phrase=P8]")).to_contain_text("Wrong number")
     await screenshot(page, "10-desktop-english")
+
+
+def write_tone(path: Path, seconds: float = 4.0) -> None:
+    """Caller speaks a 440 Hz tone for the first half, the agent the second half."""
+    import math
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    samples = bytearray()
+    total = int(8000 * seconds)
+    for n in range(total):
+        value = int(12000 * math.sin(2 * math.pi * 440 * n / 8000))
+        left, right = (value, 0) if n < total // 2 else (0, value)
+        samples += left.to_bytes(2, "little", signed=True) + right.to_bytes(
+            2, "little", signed=True
+        )
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(bytes(samples))
+
+
+async def test_qa_reviews_a_call_with_waveform_seeking_notes_and_scorecard(
+    service: Service, browser: Browser, tmp_path: Path
+) -> None:
+    now = time.time()
+    path = tmp_path / "recordings" / "qa-1.wav"
+    write_tone(path)
+    async with service.database.sessions() as session, session.begin():
+        session.add(
+            Recording(
+                call_id="qa-1",
+                queue="general",
+                agent_number="1001",
+                team="default",
+                caller_number="13800000091",
+                is_complaint=False,
+                includes_ivr=False,
+                started_at=now - 60,
+                ended_at=now - 56,
+                path=str(path),
+                format="wav",
+                state="complete",
+                sha256=None,
+                samples=32000,
+                sample_rate=8000,
+                markers=[],
+            )
+        )
+        session.add(
+            QaWorkItem(
+                call_id="qa-1",
+                agent_number="1001",
+                team="default",
+                queue="general",
+                reasons=["answered_late"],
+                created_at=now,
+                status="open",
+            )
+        )
+    await add_account(service, "qa-lin", Role.QA, QA_INITIAL, ("default",))
+    page = await new_page(browser, base(service))
+    await log_in(page, "qa-lin", QA_INITIAL)
+    await page.wait_for_url("**/qa")
+    work = page.get_by_test_id("qa-work").locator("tr")
+    await expect(work).to_have_count(1, timeout=WAIT)
+    await expect(work.first).to_contain_text("超时接听")
+    await work.first.click()
+    await page.wait_for_function(
+        "Number(document.getElementById('wave').dataset.duration) > 3.9", timeout=WAIT
+    )
+    # Clicking the waveform three quarters along seeks the player there.
+    box = await page.get_by_test_id("waveform").bounding_box()
+    assert box is not None
+    await page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2)
+    position = await page.evaluate("document.getElementById('player').currentTime")
+    assert position == pytest.approx(3.0, abs=0.1)
+    await page.locator("#note-text").fill("坐席未致歉 P4")
+    await page.locator("#add-note").click()
+    await expect(page.get_by_test_id("qa-notes")).to_contain_text("00:03")
+    for criterion in await page.locator(".criterion").all():
+        await criterion.locator("input[value=met]").check()
+    await page.locator("#comments").fill("整体良好")
+    await screenshot(page, "12-qa-review")
+    await page.locator("#score-form button[type=submit]").click()
+    await expect(page.get_by_test_id("qa-result")).to_contain_text("100.0", timeout=WAIT)
+    await expect(work).to_have_count(0)  # done: off the work list
+    async with service.database.sessions() as session:
+        [score] = (await session.scalars(select(QaScore))).all()
+    assert (score.call_id, score.reviewer, score.total) == ("qa-1", "qa-lin", 100.0)
+    assert [(n["offset_s"], n["text"]) for n in score.notes] == [(3.0, "坐席未致歉 P4")]
