@@ -27,7 +27,7 @@ from typing import Any, Final
 import aiohttp
 
 from acd import metrics
-from acd.config import DEFAULT_SERVICE_LEVEL_SECONDS, QueueConfig
+from acd.config import DEFAULT_SERVICE_LEVEL_SECONDS, DEFAULT_SHORT_ABANDON_SECONDS, QueueConfig
 from acd.events import AcdEvent
 from acd.records import CallRecord, RecordBuilder
 from hotline.app import DEFAULT_FLOW
@@ -102,7 +102,8 @@ class LiveConfig:
 class SideFigures:
     offered: int
     answered: int
-    abandoned: int
+    abandoned: int  # all abandons, the short ones included
+    short_abandoned: int  # gave up within the queue's short-abandon seconds (SPEC-Q2)
     answered_within: int
     service_level: float | None
     asa: float | None
@@ -117,7 +118,7 @@ class LiveReport:
     records: list[CallRecord]
     service: SideFigures
     measured: SideFigures
-    per_call_differences: list[float]  # caller wait − service wait, calls answered on both
+    per_call_differences: list[float]  # caller wait − service wait (to answer or hang-up)
     outcome_mismatches: list[str]  # numbers whose outcome differs between the sides
     wallboard: dict[str, Any] | None
     password_changes: dict[str, str]
@@ -142,7 +143,9 @@ def _sampler(dist: Distribution | None, rng: random.Random, scale: float) -> Cal
     return lambda: max(0.0, dist.sample(rng) * scale)
 
 
-def measured_figures(callers: list[CallerResult], threshold: float) -> SideFigures:
+def measured_figures(
+    callers: list[CallerResult], threshold: float, short_abandon: float
+) -> SideFigures:
     answered = [c for c in callers if c.outcome is CallerOutcome.ANSWERED and c.wait is not None]
     abandoned = [c for c in callers if c.outcome is CallerOutcome.ABANDONED]
     waits = [c.wait for c in answered if c.wait is not None]
@@ -151,6 +154,7 @@ def measured_figures(callers: list[CallerResult], threshold: float) -> SideFigur
         offered=len(answered) + len(abandoned),
         answered=len(answered),
         abandoned=len(abandoned),
+        short_abandoned=sum(1 for c in abandoned if c.wait is not None and c.wait <= short_abandon),
         answered_within=within,
         service_level=within / len(waits) if waits else None,
         asa=sum(waits) / len(waits) if waits else None,
@@ -162,7 +166,8 @@ def service_figures(records: list[CallRecord]) -> SideFigures:
     return SideFigures(
         offered=m.offered,
         answered=m.answered,
-        abandoned=m.abandoned,
+        abandoned=m.abandoned + m.short_abandoned,
+        short_abandoned=m.short_abandoned,
         answered_within=m.answered_within,
         service_level=m.service_level,
         asa=m.asa,
@@ -188,7 +193,7 @@ def compare(
                 f"{c.number}: caller {c.outcome.value}, service {record.outcome.value}"
             )
             continue
-        if service_answered and c.wait is not None:
+        if c.wait is not None:  # to the answer, or to the caller's hang-up
             diffs.append(c.wait - record.wait)
     return diffs, mismatches
 
@@ -249,7 +254,11 @@ def wallboard_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, 
     return {
         "offered": count(a, "offered") - count(b, "offered"),
         "answered": answered,
-        "abandoned": count(a, "abandoned") - count(b, "abandoned"),
+        "abandoned": count(a, "abandoned")
+        + count(a, "short_abandoned")
+        - count(b, "abandoned")
+        - count(b, "short_abandoned"),
+        "short_abandoned": count(a, "short_abandoned") - count(b, "short_abandoned"),
         "answered_within": within,
         "service_level": within / answered if answered else None,
         "asa": wait_sum / answered if answered else None,
@@ -272,6 +281,10 @@ async def run_live(
     timing = menu_timing(flow, catalogue, config.digits)
     thresholds = {q.name: q.service_level_seconds for q in config.queues}
     threshold = thresholds.get(timing.queue, DEFAULT_SERVICE_LEVEL_SECONDS)
+    short_abandon = next(
+        (q.short_abandon_seconds for q in config.queues if q.name == timing.queue),
+        DEFAULT_SHORT_ABANDON_SECONDS,
+    )
     builder = RecordBuilder(config.queues)
     records: list[CallRecord] = []
 
@@ -314,8 +327,9 @@ async def run_live(
             await asyncio.wait_for(connected.wait(), timeout=5.0)
             tasks.extend(asyncio.ensure_future(a.run()) for a, _ in agents)
 
-            callers = await _place_calls(config, rng, callers_ua, engine, timing, catalogue,
-                                         progress)
+            callers = await _place_calls(
+                config, rng, callers_ua, engine, timing, catalogue, progress
+            )
             await _await_records(records, callers, agents)
             board_after = await supervisor.wallboard() if supervisor is not None else None
             if supervisor is not None:
@@ -340,7 +354,7 @@ async def run_live(
         agents=[_agent_json(a) for a, _ in agents],
         records=records,
         service=service_figures(records),
-        measured=measured_figures(callers, threshold),
+        measured=measured_figures(callers, threshold, short_abandon),
         per_call_differences=diffs,
         outcome_mismatches=mismatches,
         wallboard=wallboard,
@@ -446,6 +460,7 @@ def report_json(report: LiveReport) -> dict[str, Any]:
             "offered": f.offered,
             "answered": f.answered,
             "abandoned": f.abandoned,
+            "short_abandoned": f.short_abandoned,
             "answered_within": f.answered_within,
             "service_level": f.service_level,
             "asa": f.asa,

@@ -174,9 +174,7 @@ class PromptSpotter:
     best: float = 0.0
     _buffer: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     _times: list[float] = field(default_factory=list)  # arrival of each buffered frame
-    _history: npt.NDArray[np.float64] = field(
-        default_factory=lambda: np.zeros(LOWPASS_TAPS - 1)
-    )
+    _history: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(LOWPASS_TAPS - 1))
 
     def _filtered(self, pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.float64]:
         # Streaming form of _decimate: the filter's delay of (taps-1)/2 samples is the same
@@ -215,9 +213,7 @@ class PromptSpotter:
         frame, offset = divmod(start, per_frame)
         delay = (LOWPASS_TAPS - 1) / 2 + int(phase)  # filter delay and grid phase, samples
         self.found_at = (
-            self._times[frame]
-            + (offset * DECIMATION - delay) / SAMPLE_RATE
-            - self.template.lead
+            self._times[frame] + (offset * DECIMATION - delay) / SAMPLE_RATE - self.template.lead
         )
 
 

@@ -18,7 +18,7 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -66,9 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--speech", type=Path, help="8 kHz mono WAV the callers say")
     p.add_argument("--rtp-ports", default="40000-40998", help="local RTP port range")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument(
-        "--json", nargs="?", const="-", help="write JSON here ('-' or no value: stdout)"
-    )
+    p.add_argument("--json", nargs="?", const="-", help="write JSON here ('-' or no value: stdout)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -115,8 +113,12 @@ def build_config(args: argparse.Namespace) -> LiveConfig:
     low, sep, high = args.rtp_ports.partition("-")
     if not sep or not low.isdigit() or not high.isdigit() or int(low) >= int(high):
         raise ModelError(f"expected low-high, got {args.rtp_ports!r}", field="--rtp-ports")
-    for name, value in (("--calls", args.calls), ("--rate", args.rate),
-                        ("--duration", args.duration), ("--time-scale", args.time_scale)):
+    for name, value in (
+        ("--calls", args.calls),
+        ("--rate", args.rate),
+        ("--duration", args.duration),
+        ("--time-scale", args.time_scale),
+    ):
         if not value > 0:
             raise ModelError(f"must be > 0, got {value!r}", field=name)
     if not 0.0 <= args.survey_hangup <= 1.0:
@@ -151,9 +153,7 @@ def build_config(args: argparse.Namespace) -> LiveConfig:
     return replace(config, flow=args.flow) if args.flow is not None else config
 
 
-def live_main(
-    argv: Sequence[str], *, out: TextIO | None = None, err: TextIO | None = None
-) -> int:
+def live_main(argv: Sequence[str], *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     args = _parser().parse_args(list(argv))
@@ -201,6 +201,22 @@ def _secs(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
+def _count(value: float | None) -> str:
+    return "—" if value is None else f"{value:d}" if isinstance(value, int) else f"{value:g}"
+
+
+# (row label, SideFigures field and wallboard-delta key, format)
+TABLE_ROWS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
+    ("offered", "offered", _count),
+    ("answered", "answered", _count),
+    ("abandoned", "abandoned", _count),
+    ("  of them short", "short_abandoned", _count),
+    ("answered within threshold", "answered_within", _count),
+    ("service level", "service_level", _pct),
+    ("ASA s", "asa", _secs),
+)
+
+
 def print_report(report: LiveReport, out: TextIO) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -220,21 +236,13 @@ def print_report(report: LiveReport, out: TextIO) -> None:
     table.add_column("callers measured", justify="right")
     table.add_column("callers − service", justify="right")
     s, m, w = report.service, report.measured, report.wallboard
-    rows: list[tuple[str, str, str, str, str]] = [
-        ("offered", str(s.offered), str(w["offered"]) if w else "", str(m.offered),
-         str(m.offered - s.offered)),
-        ("answered", str(s.answered), str(w["answered"]) if w else "", str(m.answered),
-         str(m.answered - s.answered)),
-        ("abandoned", str(s.abandoned), str(w["abandoned"]) if w else "", str(m.abandoned),
-         str(m.abandoned - s.abandoned)),
-        ("service level", _pct(s.service_level), _pct(w["service_level"]) if w else "",
-         _pct(m.service_level), _pct(doc["difference"]["service_level"])),
-        ("ASA s", _secs(s.asa), _secs(w["asa"]) if w else "", _secs(m.asa),
-         _secs(doc["difference"]["asa"])),
-    ]
-    for name, service, board, measured, diff in rows:
-        cells = [name, service] + ([board] if w is not None else []) + [measured, diff]
-        table.add_row(*cells)
+    for label, name, fmt in TABLE_ROWS:
+        service, measured = getattr(s, name), getattr(m, name)
+        diff = None if service is None or measured is None else measured - service
+        cells = [label, fmt(service)]
+        if w is not None:
+            cells.append(fmt(w.get(name)))
+        table.add_row(*cells, fmt(measured), fmt(diff))
     console.print(table)
     mean = doc["difference"]["per_call_mean"]
     console.print(

@@ -6,6 +6,9 @@ composition root (hotline.app.build_service) with its database, ACD, IVR and web
 
 from __future__ import annotations
 
+import asyncio
+import io
+import json
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +18,7 @@ import pytest
 from hotline.acd_service import engine_config
 from hotline.app import Service, build_service
 from hotline.config import load_config
+from sim.cli import sim_main
 from sim.live import AGREEMENT_SECONDS, AgentLogin, LiveConfig, report_json, run_live
 from sim.live_parties import CallerOutcome
 from sim.model import Exponential, Fixed
@@ -66,11 +70,68 @@ def live_config(service: Service, **changes: object) -> LiveConfig:
 
 
 async def test_a_bounded_live_run_completes_and_both_sides_agree(service: Service) -> None:
+    # 6 calls, 2 agents, talk of ~2 s: some callers wait past 10 s (late, P4), all answered.
     report = await run_live(live_config(service))
     doc = report_json(report)
-    print(doc)
-    assert [c.outcome for c in report.callers] == [CallerOutcome.ANSWERED] * 6
+    assert [c.outcome for c in report.callers] == [CallerOutcome.ANSWERED] * 6, doc
+    assert not report.problems, doc
     assert len(report.records) == 6
     assert report.service.answered == report.measured.answered == 6
+    # Both sides time the same interval; AGREEMENT_SECONDS (sim/live.py) derives the bound
+    # from the 20 ms pacing of each side and the event loop's turn.
     assert report.agree, doc
+    assert report.service.asa is not None and report.measured.asa is not None
     assert abs(report.measured.asa - report.service.asa) <= AGREEMENT_SECONDS
+    assert report.measured.service_level == report.service.service_level
+    # The wallboard (supervisor view) counts this run exactly as the records do.
+    assert report.wallboard is not None
+    assert report.wallboard["answered"] == 6
+    assert report.wallboard["asa"] == pytest.approx(report.service.asa)
+    # Every agent left first (SPEC-Q7), the caller stayed for the survey and its key counted.
+    by_caller = {r.caller: r for r in report.records}
+    for caller in report.callers:
+        record = by_caller[caller.number]
+        assert record.agent_hung_up_first
+        assert caller.survey_key is not None and record.survey_score == int(caller.survey_key)
+        assert record.call_type == "consultation"  # the wrap-up went through the web API
+    # The two sides heard each other: the callers the agents' tone, the agents speech.
+    assert all(c.agent_heard_at is not None for c in report.callers)
+    assert all(a["heard_caller_frames"] > 0 for a in report.agents)
+    assert set(report.password_changes) == {"1001", "1002", "admin"}  # forced first change
+
+
+async def test_cli_run_with_impatient_callers_counts_the_same_abandons_on_both_sides(
+    service: Service,
+) -> None:
+    # One agent talking 6 s (after P10's 4.7 s): the callers behind the first give up after
+    # 2 s in the queue. The CLI runs in its own thread and event loop, as from a shell.
+    sip = service.telephony.ua.endpoint.local_address("udp")
+    low = random.randrange(50000, 60000, 2)
+    argv = [
+        "--live",
+        "--target", f"127.0.0.1:{sip.port}",
+        "--web", f"http://127.0.0.1:{service.web_port}",
+        "--agents", f"1001:{service.initial_passwords['1001']}",
+        "--calls", "3", "--rate", "7200", "--duration", "5", "--time-scale", "1",
+        "--aht", "fixed:6", "--patience", "fixed:2",
+        "--ring-delay", "fixed:0.3", "--wrapup-time", "fixed:0.2",
+        "--rtp-ports", f"{low}-{low + 60}", "--seed", "3", "--json",
+    ]  # fmt: skip
+    out, err = io.StringIO(), io.StringIO()
+    code = await asyncio.to_thread(sim_main, argv, out=out, err=err)
+    doc = json.loads(out.getvalue())
+    assert code == 0, (err.getvalue(), doc)
+    assert [c["outcome"] for c in doc["calls"]] == ["answered", "abandoned", "abandoned"]
+    for side in ("service", "callers"):
+        assert (doc[side]["answered"], doc[side]["abandoned"]) == (1, 2)
+    assert doc["agree"] and not doc["outcome_mismatches"]
+    assert doc["difference"]["per_call_max_abs"] <= doc["agreement_tolerance_seconds"]
+
+
+def test_bad_live_options_are_named() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = sim_main(["--live", "--agents", "1001"], out=out, err=err)
+    assert code == 2 and "--agents" in err.getvalue() and "user:password" in err.getvalue()
+    err = io.StringIO()
+    code = sim_main(["--live", "--agents", "1001:x", "--digits", "1,9"], out=out, err=err)
+    assert code == 2 and "no option '9'" in err.getvalue()
