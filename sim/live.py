@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import random
 import time
 from collections.abc import Callable
@@ -40,8 +39,10 @@ from sim.live_parties import (
     CallerOutcome,
     CallerPlan,
     CallerResult,
+    MenuTiming,
     SimAgent,
     menu_timing,
+    run_caller,
 )
 from sim.live_sip import Registration, registrar_peer
 from sim.live_web import LiveError, Login, WebClient
@@ -381,12 +382,10 @@ async def _place_calls(
     rng: random.Random,
     ua: UserAgent,
     engine: MediaEngine,
-    timing: Any,
+    timing: MenuTiming,
     catalogue: PromptCatalogue,
     progress: Callable[[int, int], None] | None,
 ) -> list[CallerResult]:
-    from sim.live_parties import run_caller
-
     scale = config.time_scale
     start = time.monotonic()
     # Every call is over by then: the last arrival, the menu, the longest patience or talk,
@@ -502,7 +501,3 @@ def report_json(report: LiveReport) -> dict[str, Any]:
         "problems": report.problems,
         "wall_seconds": report.wall_seconds,
     }
-
-
-def _finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
