@@ -50,9 +50,7 @@ def live_config(service: Service, **changes: object) -> LiveConfig:
         "sip_host": "127.0.0.1",
         "sip_port": sip.port,
         "web_url": f"http://127.0.0.1:{service.web_port}",
-        "agents": tuple(
-            AgentLogin(n, service.initial_passwords[n]) for n in ("1001", "1002")
-        ),
+        "agents": tuple(AgentLogin(n, service.initial_passwords[n]) for n in ("1001", "1002")),
         "supervisor": AgentLogin("admin", service.initial_passwords["admin"]),
         "queues": tuple(queues),
         "calls": 6,
