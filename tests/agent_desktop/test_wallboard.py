@@ -81,7 +81,25 @@ async def test_a_scripted_morning_on_the_wallboard() -> None:
     assert {a["kind"] for a in snap["alerts"]} == {"long_wait"}  # SL 100 % is above 80 %
     assert [p["offered"] for p in snap["chart"]] == [2]
 
+    # c3 is finally answered after 20 s: one of two answers within 10 s is 50 %, under 80 %.
+    at(165, lambda now: engine.agent_ready("1001", now))
+    at(170, lambda now: engine.offer_answered("c3", "1001", now))
+    at(200, lambda now: engine.call_ended("c3", now, Party.CALLER))
+    at(
+        205,
+        lambda now: engine.wrapup_submitted(
+            "1001", now, call_type="billing", summary="", resolved=False
+        ),
+    )
+    late = board.snapshot(T0 + 206)
+    assert late["today"]["service_level"] == 0.5
+    assert late["today"]["fcr"] == 0.5
+    assert {(a["kind"], a.get("window")) for a in late["alerts"]} == {
+        ("service_level", "today"),
+        ("service_level", "last_15_min"),
+    }
+
     later = board.snapshot(T0 + 20 * 60)
     assert later["last_15_min"]["offered"] == 0  # both calls entered 20 minutes ago
-    assert later["today"]["offered"] == 2
+    assert later["today"]["offered"] == 3
     acd.close()

@@ -203,6 +203,16 @@ async def test_the_wallboard_follows_events_over_the_websocket(
     ]
     await screenshot(page, "07-wallboard-abandoned-callback")
 
+    # The agent's desktop lists the callback; the agent dials it and logs the outcome.
+    agent = await new_page(browser, base(service))
+    await log_in(agent, "1001", service.initial_passwords["1001"])
+    await expect(agent.locator("#cb-count")).to_have_text("1", timeout=WAIT)
+    await expect(agent.locator("#callbacks")).to_contain_text("13800000041")
+    await agent.locator("#callbacks select").select_option("reached")
+    await agent.locator("#callbacks button").click()
+    await expect(agent.locator("#cb-count")).to_have_text("0", timeout=WAIT)
+    assert await page.evaluate("fetch('/api/callbacks').then(r => r.json())") == []
+
 
 def write_wav(path: Path, seconds: float = 1.0) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
