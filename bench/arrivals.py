@@ -32,8 +32,15 @@ class StreamStats:
         self.received = 0
         self.reordered = 0
 
-    def record(self, seq: int, arrival_ns: int, intervals: array.array[float]) -> None:
-        """Account one packet; appends its interval error (ms) to ``intervals`` if it has one."""
+    def record(
+        self,
+        seq: int,
+        arrival_ns: int,
+        intervals: array.array[float],
+        when: array.array[int] | None = None,
+    ) -> None:
+        """Account one packet; appends its interval error (ms) to ``intervals`` if it has one
+        (and its arrival time to ``when``, for a time series of lateness)."""
         self.received += 1
         if self._last_seq is None:
             self._last_seq, self._last_ns = seq, arrival_ns
@@ -45,6 +52,8 @@ class StreamStats:
             return
         if step == 1:
             intervals.append((arrival_ns - self._last_ns - PACKET_INTERVAL_NS) / 1e6)
+            if when is not None:
+                when.append(arrival_ns)
         self._last_ext += step
         self._last_seq, self._last_ns = seq, arrival_ns
 
@@ -72,6 +81,33 @@ class IntervalSummary:
     def loss_percent(self) -> float:
         total = self.received + self.lost
         return 100.0 * self.lost / total if total else math.nan
+
+
+def late_per_second(
+    intervals: array.array[float], when: array.array[int], threshold_ms: float
+) -> list[int]:
+    """How many intervals erred by more than ``threshold_ms``, per second from the first."""
+    if not when:
+        return []
+    errors = np.abs(np.frombuffer(intervals, dtype=np.float64))
+    times = np.frombuffer(when, dtype=np.int64)
+    seconds = (times - times.min()) // 1_000_000_000
+    late = np.bincount(seconds[errors > threshold_ms], minlength=int(seconds.max()) + 1)
+    return [int(count) for count in late]
+
+
+def in_seconds(
+    intervals: array.array[float], when: array.array[int], seconds: set[int]
+) -> array.array[float]:
+    """The interval errors that fell in the given seconds (counted from the first arrival)."""
+    chosen: array.array[float] = array.array("d")
+    if not when or not seconds:
+        return chosen
+    errors = np.frombuffer(intervals, dtype=np.float64)
+    times = np.frombuffer(when, dtype=np.int64)
+    second = (times - times.min()) // 1_000_000_000
+    chosen.frombytes(errors[np.isin(second, sorted(seconds))].tobytes())
+    return chosen
 
 
 def summarize(intervals: array.array[float], streams: list[StreamStats]) -> IntervalSummary:

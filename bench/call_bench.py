@@ -66,6 +66,7 @@ class Options:
     caller_audio: bool
     setups: bool
     logs: Path | None
+    service_nice: int = 0
 
 
 def _free_udp_port() -> int:
@@ -137,18 +138,23 @@ def _hotline_config(workdir: Path) -> Path:
     return path
 
 
-def _start(args: list[str], log: IO[bytes], stdin: bool = False) -> subprocess.Popen[bytes]:
+def _start(
+    args: list[str], log: IO[bytes], stdin: bool = False, nice: int = 0
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, *args],
         stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=log,
         start_new_session=True,  # a ^C to the benchmark is handled here, not by each child
+        # Every thread the service starts inherits the priority (an experiment: how much of
+        # the lateness is other processes taking the CPU). Negative values need root.
+        preexec_fn=(lambda: os.nice(nice)) if nice else None,
     )
 
 
 def run_phase(
-    service: str, workdir: Path, make_plan: Any, label: str, logs: Path | None
+    service: str, workdir: Path, make_plan: Any, label: str, logs: Path | None, nice: int = 0
 ) -> dict[str, Any]:
     """Fresh load generator + service, one plan, both stopped whatever happens."""
     phase_dir = workdir / label
@@ -166,13 +172,14 @@ def run_phase(
             if service == "hotline":
                 config = _hotline_config(phase_dir)
                 server = _start(["-m", "bench.hotline_proc", str(config), str(stats_path)],
-                                service_log)
+                                service_log, nice=nice)
             else:
                 sip_port = _free_udp_port()
                 server = _start(
                     ["-m", "bench.pyvoip_proc", "--server", f"{HOST}:{loadgen_port}",
                      "--sip-port", str(sip_port)],
                     service_log,
+                    nice=nice,
                 )
             sip_port = int(_read_line(server, READY_SERVICE, START_TIMEOUT).split()[0])
             plan: HoldPlan | SetupPlan = make_plan((HOST, sip_port), server.pid, stats_path)
@@ -227,7 +234,9 @@ def run(options: Options) -> dict[str, Any]:
         for label, service, make in phases:
             print(f"call_bench: {label} ...", file=sys.stderr, flush=True)
             try:
-                results[label] = run_phase(service, workdir, make, label, options.logs)
+                results[label] = run_phase(
+                    service, workdir, make, label, options.logs, options.service_nice
+                )
             except BenchError as exc:
                 results[label] = {"service": service, "phase": label, "error": str(exc)}
     return results
@@ -243,6 +252,7 @@ def _options_dict(options: Options) -> dict[str, Any]:
         "hotline_only": options.hotline_only,
         "caller_audio": options.caller_audio,
         "setups": options.setups,
+        "service_nice": options.service_nice,
         "cpus": os.cpu_count(),
     }
 
@@ -271,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-setups", action="store_true", help="skip the set-up rate steps")
     parser.add_argument("--no-caller-audio", action="store_true",
                         help="callers stay silent (by default each sends PCMU silence)")
+    parser.add_argument("--service-nice", type=int, default=0,
+                        help="run the services at this nice value (negative needs root)")
     parser.add_argument("--logs", type=Path, default=None, help="keep every process's log here")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
@@ -283,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         pyvoip_calls=args.pyvoip_calls, ramp_rate=args.ramp_rate,
         hotline_only=args.hotline_only, caller_audio=not args.no_caller_audio,
         setups=not args.no_setups,
-        logs=args.logs,
+        logs=args.logs, service_nice=args.service_nice,
     )
     results = run(options)
     print(json.dumps(results, indent=2) if args.json else render(results))

@@ -66,11 +66,14 @@ class GcPauses:
 
     def summary(self) -> dict[str, float]:
         durations = [seconds for _generation, seconds in self.pauses]
+        full = [seconds for generation, seconds in self.pauses if generation == 2]
         return {
             "gc_runs": len(durations),
-            "gc_full_runs": sum(1 for generation, _ in self.pauses if generation == 2),
+            "gc_full_runs": len(full),
             "gc_pause_max_ms": 1000.0 * max(durations, default=0.0),
+            "gc_full_pause_max_ms": 1000.0 * max(full, default=0.0),
             "gc_pause_total_ms": 1000.0 * sum(durations),
+            "gc_tracked_objects": len(gc.get_objects()),
         }
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from bench import procstat, sipwire
-from bench.arrivals import StreamStats, summarize
+from bench.arrivals import StreamStats, in_seconds, late_per_second, summarize
 from bench.loadplan import Call, CallPhase, HoldPlan, SetupPlan, parse_plan, setup_step_result
 
 READY_PREFIX: Final = "BENCH-LOADGEN"
@@ -46,6 +46,10 @@ T1: Final = 0.5  # RFC 3261 §17.1.1.1: first INVITE/BYE retransmission interval
 T2: Final = 4.0  # RFC 3261 §17.1.2.2: the non-INVITE retransmission cap
 BYE_TIMEOUT: Final = 8.0  # shorter than Timer F (32 s): a benchmark run must end
 TICK: Final = 0.020
+LATE_MS: Final = 2.0  # issue 3's target for the send-interval error
+# A second of the window is "quiet" when all other processes together used less than this
+# share of one CPU (the machine is shared with other work).
+QUIET_PERCENT: Final = 25.0
 SIP_BUFFER_BYTES: Final = 4 << 20
 RTP_BUFFER_BYTES: Final = 256 << 10
 # PCMU silence (0xFF) with RTP version 2 and payload type 0 (RFC 3551): what a quiet caller sends.
@@ -62,6 +66,7 @@ class LoadGenerator:
         self._by_fd: dict[int, Call] = {}
         self._epoll = select.epoll()
         self.intervals: array.array[float] = array.array("d")
+        self.arrivals: array.array[int] = array.array("q")
         self.measuring = False
         self.send_audio = True
         self.unparsed = 0
@@ -258,7 +263,8 @@ class LoadGenerator:
                     if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
                         seconds, nanos = _TIMESPEC.unpack(payload[: _TIMESPEC.size])
                         arrival_ns = seconds * 1_000_000_000 + nanos
-                call.stream.record((data[2] << 8) | data[3], arrival_ns, self.intervals)
+                seq = (data[2] << 8) | data[3]
+                call.stream.record(seq, arrival_ns, self.intervals, self.arrivals)
 
     def _send_caller_audio(self, tick: int) -> None:
         for call in self.calls.values():
@@ -279,6 +285,7 @@ class LoadGenerator:
         for call in self.calls.values():
             call.stream = StreamStats()
         self.intervals = array.array("d")
+        self.arrivals = array.array("q")
         self.measuring = True
 
 
@@ -301,7 +308,7 @@ async def run_hold(gen: LoadGenerator, plan: HoldPlan) -> dict[str, Any]:
     gen.open_window()
     window_start = procstat.sample(plan.service_pid, time.monotonic())
     self_start = procstat.sample(os.getpid(), time.monotonic())
-    await asyncio.sleep(plan.seconds)
+    cpu_per_second = await _cpu_per_second(plan.service_pid, plan.seconds)
     window_end = procstat.sample(plan.service_pid, time.monotonic())
     self_end = procstat.sample(os.getpid(), time.monotonic())
     gen.measuring = False
@@ -311,6 +318,10 @@ async def run_hold(gen: LoadGenerator, plan: HoldPlan) -> dict[str, Any]:
         service_stats = await _read_stats(plan.stats_path)
     streams = [call.stream for call in calls if call.phase is CallPhase.ANSWERED]
     heard = summarize(gen.intervals, streams)
+    quiet_seconds = {
+        i for i, row in enumerate(cpu_per_second) if row["others_cpu_percent"] < QUIET_PERCENT
+    }
+    quiet = summarize(in_seconds(gen.intervals, gen.arrivals, quiet_seconds), [])
     silent = sum(1 for s in streams if s.received == 0)
     teardown = time.monotonic()
 
@@ -341,10 +352,55 @@ async def run_hold(gen: LoadGenerator, plan: HoldPlan) -> dict[str, Any]:
         ),
         "load_average": procstat.load_average(),
         "heard": asdict(heard) | {"loss_percent": heard.loss_percent},
+        # Intervals more than 2 ms off, per second of the window: steady (the CPU is short)
+        # or in bursts (something in the service stalls the loop now and then).
+        "late_per_second": late_per_second(gen.intervals, gen.arrivals, LATE_MS),
+        # Per second of the window: the service's CPU % and that of every other process
+        # (the machine's busy time less the service's and this load generator's).
+        "cpu_per_second": cpu_per_second,
+        # The interval error over just the seconds when other processes used little CPU:
+        # the service's own jitter, as far as a shared machine can show it.
+        "quiet": {
+            "seconds": len(quiet_seconds),
+            "others_below_percent": QUIET_PERCENT,
+            "intervals": quiet.intervals,
+            "p50_ms": quiet.p50_ms,
+            "p99_ms": quiet.p99_ms,
+        },
         "service_stats": service_stats,
         "teardown_seconds": time.monotonic() - teardown,
         "unparsed_sip": gen.unparsed,
     }
+
+
+async def _cpu_per_second(service_pid: int, seconds: float) -> list[dict[str, float]]:
+    """Sleep through the window, sampling CPU use once a second (a few /proc reads)."""
+    rows: list[dict[str, float]] = []
+    end = time.monotonic() + seconds
+    before = (
+        procstat.sample(service_pid, time.monotonic()),
+        procstat.sample(os.getpid(), time.monotonic()),
+        procstat.machine_busy_seconds(),
+    )
+    while (remaining := end - time.monotonic()) > 0:
+        await asyncio.sleep(min(1.0, remaining))
+        now = time.monotonic()
+        after = (
+            procstat.sample(service_pid, now),
+            procstat.sample(os.getpid(), now),
+            procstat.machine_busy_seconds(),
+        )
+        elapsed = after[0].wall - before[0].wall
+        service = after[0].cpu_seconds - before[0].cpu_seconds
+        own = after[1].cpu_seconds - before[1].cpu_seconds
+        machine = after[2] - before[2]
+        rows.append({
+            "service_cpu_percent": 100.0 * service / elapsed,
+            "others_cpu_percent": 100.0 * max(0.0, machine - service - own) / elapsed,
+            "service_wait_ms_per_s": procstat.runqueue_wait_ms_per_s(before[0], after[0]),
+        })
+        before = after
+    return rows
 
 
 async def run_setup(gen: LoadGenerator, plan: SetupPlan) -> dict[str, Any]:

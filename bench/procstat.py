@@ -2,8 +2,8 @@
 
 CPU is utime + stime of every thread of the process (fields 14 and 15 of /proc/<pid>/stat,
 in clock ticks), so a service's helper threads (aiosqlite, pyVoIP's per-call threads) are
-counted with it. Memory is the resident set from /proc/<pid>/statm; the time the main thread
-waited on a run queue comes from /proc/<pid>/schedstat (field 2, ns).
+counted with it. Memory is the resident set from /proc/<pid>/statm; the time the threads
+waited on a run queue comes from /proc/<pid>/task/*/schedstat (field 2, ns).
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ class ProcSample:
     cpu_seconds: float
     rss_bytes: int
     threads: int
-    # Time the main thread (the event loop) was runnable but waited for a CPU: on a machine
-    # shared with other work this, not the service, is where late packets come from.
+    # Time the threads (for Hotline essentially the event loop's) were runnable but waited
+    # for a CPU: on a machine shared with other work, a cause of late packets that is not the
+    # service's own doing.
     runqueue_wait_seconds: float
 
 
@@ -37,15 +38,20 @@ def sample(pid: int, wall: float) -> ProcSample:
     utime, stime, threads = int(fields[11]), int(fields[12]), int(fields[17])
     with open(f"/proc/{pid}/statm", encoding="ascii") as statm:
         resident_pages = int(statm.read().split()[1])
-    with open(f"/proc/{pid}/schedstat", encoding="ascii") as schedstat:
-        waited_ns = int(schedstat.read().split()[1])
+    waited_ns = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat", encoding="ascii") as schedstat:
+                waited_ns += int(schedstat.read().split()[1])
+        except FileNotFoundError:
+            continue  # a thread that ended between the listing and the read
     return ProcSample(
         wall, (utime + stime) / CLOCK_TICKS, resident_pages * PAGE_SIZE, threads, waited_ns / 1e9
     )
 
 
 def runqueue_wait_ms_per_s(start: ProcSample, end: ProcSample) -> float:
-    """Milliseconds per second the main thread waited for a CPU between two samples."""
+    """Milliseconds per second the threads waited for a CPU (summed) between two samples."""
     elapsed = end.wall - start.wall
     if elapsed <= 0:
         return 0.0
@@ -64,3 +70,12 @@ def cpu_percent(start: ProcSample, end: ProcSample) -> float:
     if elapsed <= 0:
         return 0.0
     return 100.0 * (end.cpu_seconds - start.cpu_seconds) / elapsed
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all CPUs have spent busy since boot (from /proc/stat's first line)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    idle, iowait = fields[3], fields[4]
+    # user nice system idle iowait irq softirq steal (guest time is already in user).
+    return (sum(fields[:8]) - idle - iowait) / CLOCK_TICKS

@@ -45,15 +45,21 @@ ROWS: list[tuple[str, Figure, str, str]] = [
     ("RTP interval error p50, receiver (ms)", _heard("p50_ms"), "{:.3f}", ""),
     ("RTP interval error p99, receiver (ms)", _heard("p99_ms"), "{:.3f}", f"<= {TARGET_P99_MS:g}"),
     ("RTP interval error max, receiver (ms)", _heard("max_ms"), "{:.1f}", ""),
+    ("  p99 in quiet seconds, receiver (ms)", lambda r: r["quiet"]["p99_ms"], "{:.3f}",
+     f"<= {TARGET_P99_MS:g}"),
+    ("  quiet seconds (others < 25 % CPU)", lambda r: r["quiet"]["seconds"], "{:.0f}", ""),
     ("RTP loss, receiver (%)", _heard("loss_percent"), "{:.3f}", ""),
     ("send-interval error p50, service (ms)", _service("interval_error_p50_ms"), "{:.3f}", ""),
     ("send-interval error p99, service (ms)", _service("interval_error_p99_ms"), "{:.3f}",
      f"<= {TARGET_P99_MS:g}"),
     ("send-time error p99 vs grid, service (ms)", _service("grid_error_p99_ms"), "{:.3f}", ""),
-    ("garbage collector pause max, service (ms)", _service("gc_pause_max_ms"), "{:.1f}", ""),
-    ("garbage collector runs (full), service", _service("gc_runs"), "{:.0f}", ""),
+    ("GC pause max, service (ms)", _service("gc_pause_max_ms"), "{:.1f}", ""),
+    ("GC full (gen 2) runs in the window", _service("gc_full_runs"), "{:.0f}", ""),
+    ("GC full (gen 2) pause max (ms)", _service("gc_full_pause_max_ms"), "{:.1f}", ""),
+    ("GC total pause in the window (ms)", _service("gc_pause_total_ms"), "{:.0f}", ""),
+    ("objects tracked by the GC, service", _service("gc_tracked_objects"), "{:.0f}", ""),
     ("load generator CPU %", lambda r: r["loadgen_cpu_percent"], "{:.1f}", ""),
-    ("service waited for a CPU (ms per s)", lambda r: r["service_runqueue_wait_ms_per_s"],
+    ("service threads waited for a CPU (ms/s)", lambda r: r["service_runqueue_wait_ms_per_s"],
      "{:.1f}", ""),
     ("machine load average (1 min)", lambda r: r["load_average"], "{:.2f}", ""),
 ]
@@ -100,7 +106,8 @@ def render(results: dict[str, Any]) -> str:
         f"Call benchmark: {options['cpus']} CPUs, loopback UDP, every service in its own process;"
         f" each caller hears the service for {options['seconds']:g} s after set-up at"
         f" {options['ramp_rate']:g} calls/s"
-        + ("" if options["caller_audio"] else " (callers silent)"),
+        + ("" if options["caller_audio"] else " (callers silent)")
+        + (f"; services at nice {options['service_nice']}" if options.get("service_nice") else ""),
         "",
         "".join(header),
     ]
@@ -145,6 +152,33 @@ def _setup_lines(name: str, result: dict[str, Any] | None) -> list[str]:
     return lines
 
 
+def _pearson(xs: list[float], ys: list[float]) -> float | None:
+    n = min(len(xs), len(ys))
+    if n < 3:
+        return None
+    xs, ys = xs[:n], ys[:n]
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    sxx = sum((x - mx) ** 2 for x in xs)
+    syy = sum((y - my) ** 2 for y in ys)
+    return sxy / math.sqrt(sxx * syy) if sxx > 0 and syy > 0 else None
+
+
+def _lateness_line(result: dict[str, Any]) -> str:
+    """Whether late packets come with other processes' CPU use, second by second."""
+    late = [float(v) for v in result["late_per_second"]]
+    rows = result.get("cpu_per_second", [])
+    others = [row["others_cpu_percent"] for row in rows]
+    waits = [row["service_wait_ms_per_s"] for row in rows]
+    with_others = _pearson(late, others)
+    with_waits = _pearson(late, waits)
+    return (
+        f"intervals > 2 ms per second of the window {[int(v) for v in late]}; correlation"
+        f" with other processes' CPU {_fmt(with_others, '{:+.2f}')}, with the service's"
+        f" run-queue wait {_fmt(with_waits, '{:+.2f}')}"
+    )
+
+
 def _notes(results: dict[str, Any], columns: list[tuple[str, dict[str, Any] | None]]) -> list[str]:
     lines = ["", "Notes:"]
     for name, result in columns:
@@ -159,6 +193,9 @@ def _notes(results: dict[str, Any], columns: list[tuple[str, dict[str, Any] | No
                 failures[reason] = failures.get(reason, 0) + count
         for reason, count in failures.items():
             lines.append(f"  {name}: {count} x {reason}")
+    for name, result in columns:
+        if result is not None and "late_per_second" in result:
+            lines.append(f"  {name}: {_lateness_line(result)}")
     lines += [
         "  Receiver figures use kernel arrival times (SO_TIMESTAMPNS) of consecutive packets;",
         "  service figures are the media engine's own send times (last 10 s of each call).",
