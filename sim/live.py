@@ -215,8 +215,15 @@ async def _start_agent(
         login.number,
         ClientCredentials(login.number, info.password),
     )
-    await registration.register()
-    await web.set_state(login.number, "ready")
+    try:
+        await registration.register()
+        await web.set_state(login.number, "ready")
+    except BaseException:
+        # Leave no web session behind: the service refuses a second one (SPEC-R3).
+        with contextlib.suppress(Exception):
+            await web.logout()
+        await ua.close()
+        raise
     return SimAgent(login.number, ua, engine, web, times), registration, info
 
 

@@ -21,6 +21,7 @@ from hotline.config import load_config
 from sim.cli import sim_main
 from sim.live import AGREEMENT_SECONDS, AgentLogin, LiveConfig, report_json, run_live
 from sim.live_parties import CallerOutcome
+from sim.live_web import LiveError
 from sim.model import Exponential, Fixed
 
 
@@ -133,3 +134,12 @@ def test_bad_live_options_are_named() -> None:
     err = io.StringIO()
     code = sim_main(["--live", "--agents", "1001:x", "--digits", "1,9"], out=out, err=err)
     assert code == 2 and "no option '9'" in err.getvalue()
+
+
+async def test_a_wrong_agent_password_stops_the_run_before_any_call(service: Service) -> None:
+    config = live_config(service, agents=(AgentLogin("1001", "not-the-password"),))
+    with pytest.raises(LiveError, match="/api/session"):
+        await run_live(config)
+    # Nothing was left behind: the right password still logs in (one session per agent).
+    report = await run_live(live_config(service, calls=1, supervisor=None))
+    assert [c.outcome for c in report.callers] == [CallerOutcome.ANSWERED]
