@@ -99,6 +99,14 @@ async def test_a_complaint_gets_its_due_date_and_the_complainant_is_masked(
         third_working_day_end(complaint["registered_at"])
     )
     await screenshot(page, "05-complaints-owner")
+    # SPEC-C3: the callback, then the result, are logged on the work order.
+    await page.locator("#c-note").fill("已回电说明排查进度")
+    await page.get_by_role("button", name="回访已联系上").click()
+    await expect(page.get_by_test_id("complaint-detail")).to_contain_text("已答复", timeout=WAIT)
+    await page.locator("#c-note").fill("已减免当月宽带费,客户满意")
+    await page.get_by_role("button", name="结案").click()
+    await expect(page.get_by_test_id("complaint-detail")).to_contain_text("已结案", timeout=WAIT)
+    await expect(page.get_by_test_id("complaint-detail")).to_contain_text("已减免当月宽带费")
 
     # A supervisor who is not a complaint handler sees the work orders, not who complained.
     await add_account(service, "boss", Role.SUPERVISOR, BOSS_INITIAL, ("default",))
@@ -106,6 +114,7 @@ async def test_a_complaint_gets_its_due_date_and_the_complainant_is_masked(
     await log_in(boss, "boss", BOSS_INITIAL)
     await boss.wait_for_url("**/wallboard")
     await boss.goto("/complaints")
+    await boss.locator("#open-only").uncheck()  # the closed one too
     boss_rows = boss.get_by_test_id("complaints").locator("tr")
     await expect(boss_rows).to_have_count(2, timeout=WAIT)
     for index in range(2):
@@ -329,6 +338,10 @@ async def test_the_desktop_speaks_english_too(service: Service, browser: Browser
         "Agent 1001 is glad to serve you"
     )
     await expect(page.locator("button.phrase[data-phrase=P8]")).to_contain_text("Wrong number")
+    await page.locator("#nr-reason").select_option("lunch")
+    await page.locator("#btn-not-ready").click()
+    await expect(page.get_by_test_id("agent-state")).to_have_text("Not ready · Lunch", timeout=WAIT)
+    assert service.acd.engine.agent_status("1001").reason == "lunch"
     await screenshot(page, "10-desktop-english")
 
 
