@@ -15,7 +15,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from acd.events import CallAnswered, CallEnded, CallQueued, CallTransferred, OfferStarted
+from acd.events import (
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallQueued,
+    CallTransferred,
+    OfferStarted,
+)
 from agent_desktop.desk_services import ComplaintService
 from hotline.accounts.errors import NotFound
 from hotline.db.models import CallRow, WrapupRow
@@ -25,6 +32,9 @@ from hotline.notifier import Notifier
 EARLIER_CONTACTS = 5
 # Calls the directory remembers after they end (a late wrap-up still finds its pop).
 ENDED_KEPT = 200
+# A hard bound on remembered calls, whatever events are lost: far above the calls a centre
+# has in progress at once, so only forgotten leftovers are ever evicted (oldest first).
+MAX_REMEMBERED = 20_000
 
 
 @dataclass(slots=True)
@@ -61,6 +71,7 @@ class CallDirectory:
         notifier.subscribe(CallAnswered, self._answered)
         notifier.subscribe(CallTransferred, self._transferred)
         notifier.subscribe(CallEnded, self._call_ended)
+        notifier.subscribe(CallAbandoned, self._call_ended)  # abandons have no CallEnded
 
     # --- events -----------------------------------------------------------------------------
 
@@ -69,6 +80,8 @@ class CallDirectory:
             self._calls[event.call_id] = LiveInfo(
                 event.call_id, event.caller, event.queue, event.menu_path, event.at
             )
+            while len(self._calls) > MAX_REMEMBERED:
+                del self._calls[next(iter(self._calls))]
         else:
             self._calls[event.call_id].queue = event.queue
 
@@ -91,7 +104,7 @@ class CallDirectory:
             info.transferred_from = event.from_agent
             info.to_senior = event.to_senior
 
-    def _call_ended(self, event: CallEnded) -> None:
+    def _call_ended(self, event: CallEnded | CallAbandoned) -> None:
         self._ended.append(event.call_id)
         while len(self._ended) > ENDED_KEPT:
             self._calls.pop(self._ended.pop(0), None)
