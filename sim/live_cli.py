@@ -1,6 +1,6 @@
 """`hotline sim --live`: options, the progress bar, the final table and --json.
 
-Example, against a service started with `hotline run` (its log shows the initial passwords;
+Example, against a service started with `hotline serve` (its output shows the initial passwords;
 the run changes a password the service marks "must change" and prints the new one)::
 
     hotline sim --live --target 127.0.0.1:5060 --web http://127.0.0.1:8080 \\

@@ -10,6 +10,8 @@ import asyncio
 import io
 import json
 import random
+import re
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -143,3 +145,58 @@ async def test_a_wrong_agent_password_stops_the_run_before_any_call(service: Ser
     # Nothing was left behind: the right password still logs in (one session per agent).
     report = await run_live(live_config(service, calls=1, supervisor=None))
     assert [c.outcome for c in report.callers] == [CallerOutcome.ANSWERED]
+
+
+async def test_the_cli_drives_a_separate_hotline_serve_process(tmp_path: Path) -> None:
+    # As an operator would: `hotline serve` in one process, `hotline sim --live` in another.
+    low = random.randrange(30000, 50000, 2)
+    config = tmp_path / "hotline.yaml"
+    config.write_text(
+        "sip:\n  port: 0\n  transports: [udp]\nweb:\n  port: 0\n"
+        f"database:\n  url: sqlite+aiosqlite:///{tmp_path / 'hotline.db'}\n"
+        f"media:\n  rtp_port_min: {low}\n  rtp_port_max: {low + 200}\n"
+        f"recordings:\n  root: {tmp_path / 'recordings'}\n"
+    )
+    hotline = [sys.executable, "-m", "hotline.cli", "--config", str(config)]
+    server = await asyncio.create_subprocess_exec(
+        *hotline, "serve", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+    )
+    try:
+        passwords, sip_port, web_url = await read_service_banner(server)
+        rtp = random.randrange(50000, 60000, 2)
+        sim = await asyncio.create_subprocess_exec(
+            *hotline, "sim", "--live",
+            "--target", f"127.0.0.1:{sip_port}", "--web", web_url,
+            "--agents", f"1001:{passwords['1001']},1002:{passwords['1002']}",
+            "--supervisor", f"admin:{passwords['admin']}",
+            "--calls", "4", "--rate", "3600", "--duration", "10", "--time-scale", "0.02",
+            "--aht", "exp:100", "--patience", "none", "--ring-delay", "fixed:25",
+            "--wrapup-time", "fixed:10", "--rtp-ports", f"{rtp}-{rtp + 60}", "--json",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(sim.communicate(), timeout=180)
+    finally:
+        server.terminate()
+        await asyncio.wait_for(server.wait(), timeout=30)
+    assert sim.returncode == 0, err.decode()
+    doc = json.loads(out)
+    assert doc["service"]["answered"] == doc["callers"]["answered"] == 4
+    assert doc["wallboard_delta"]["answered"] == 4
+    assert doc["agree"]
+
+
+async def read_service_banner(
+    server: asyncio.subprocess.Process,
+) -> tuple[dict[str, str], int, str]:
+    """Initial passwords and the bound ports, from what `hotline serve` prints at start."""
+    assert server.stdout is not None
+    passwords: dict[str, str] = {}
+    while True:
+        line = (await asyncio.wait_for(server.stdout.readline(), timeout=60)).decode()
+        assert line, "hotline serve ended before it was ready"
+        created = re.match(r"created account '(\w+)' with initial password (\S+)", line)
+        if created:
+            passwords[created[1]] = created[2]
+        ready = re.match(r"hotline: SIP on udp [\d.]+:(\d+), web on (http://[\d.:]+)/", line)
+        if ready:
+            return passwords, int(ready[1]), ready[2]
