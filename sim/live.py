@@ -97,6 +97,7 @@ class LiveConfig:
     seed: int = 1
     rtp_ports: tuple[int, int] = (40000, 40998)
     speech: Pcm | None = None
+    database_url: str | None = None  # the service's database: `hotline report`'s figures too
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +123,7 @@ class LiveReport:
     per_call_differences: list[float]  # caller wait − service wait (to answer or hang-up)
     outcome_mismatches: list[str]  # numbers whose outcome differs between the sides
     wallboard: dict[str, Any] | None
+    database: SideFigures | None  # from the service's event log, as `hotline report` reads it
     password_changes: dict[str, str]
     wall_seconds: float
     problems: list[str] = field(default_factory=list)
@@ -282,6 +284,7 @@ async def run_live(
     if config.calls < 1 or not config.rate_per_hour > 0 or not config.time_scale > 0:
         raise LiveError("calls, rate and time scale must be positive")
     began = time.monotonic()
+    began_wall = time.time()
     rng = random.Random(config.seed)
     scale = config.time_scale
     catalogue = PromptCatalogue()
@@ -349,6 +352,11 @@ async def run_live(
                 problems.extend(await _stop_agent(agent, registration))
     ours = {c.number for c in callers}
     records = [r for r in records if r.caller in ours]
+    database = None
+    if config.database_url is not None:
+        settled = {c.number for c in callers if c.outcome is not CallerOutcome.FAILED}
+        stored = await database_records(config.database_url, began_wall, config.queues, settled)
+        database = service_figures([r for r in stored if r.caller in ours])
     diffs, mismatches = compare(callers, records)
     wallboard = (
         wallboard_delta(board_before, board_after)
@@ -366,6 +374,7 @@ async def run_live(
         per_call_differences=diffs,
         outcome_mismatches=mismatches,
         wallboard=wallboard,
+        database=database,
         password_changes=password_changes,
         wall_seconds=time.monotonic() - began,
         problems=problems + [f"{c.number}: {c.problem}" for c in callers if c.problem],
@@ -460,6 +469,32 @@ async def _await_records(
         await asyncio.sleep(0.1)
 
 
+async def database_records(
+    url: str, since: float, queues: tuple[QueueConfig, ...], wanted: set[str]
+) -> list[CallRecord]:
+    """The calls of `wanted` callers logged since `since`, rebuilt from the event log as
+    `hotline report` does (hotline.db.history.load_call_records)."""
+    from hotline.db.engine import Database
+    from hotline.db.history import load_call_records
+    from hotline.db.store import EventStore
+
+    database = Database.open(url)
+    try:
+        async with EventStore(database) as store:
+            # The service writes its log in the background; give the last wrap-up its turn.
+            stop = time.monotonic() + RECORDS_GRACE_SECONDS
+            while True:
+                records = await load_call_records(
+                    store, since - 1.0, time.time() + 1.0, queues=queues
+                )
+                records = [r for r in records if r.caller in wanted]
+                if time.monotonic() > stop or {r.caller for r in records} >= wanted:
+                    return records
+                await asyncio.sleep(0.2)
+    finally:
+        await database.close()
+
+
 def report_json(report: LiveReport) -> dict[str, Any]:
     def side(f: SideFigures) -> dict[str, Any]:
         return {
@@ -491,6 +526,7 @@ def report_json(report: LiveReport) -> dict[str, Any]:
             "per_call_max_abs": report.max_difference,
         },
         "wallboard_delta": report.wallboard,
+        "database": side(report.database) if report.database is not None else None,
         "outcome_mismatches": report.outcome_mismatches,
         "calls": [
             {

@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
         "--survey-hangup", type=float, default=0.0, help="chance a caller skips the survey"
     )
     p.add_argument("--config", type=Path, help="the service's config file (queue thresholds)")
+    p.add_argument(
+        "--database", help="the service's database URL: also report what `hotline report` reads"
+    )
     p.add_argument("--flow", type=Path, help="the service's flow file (default: the bundled)")
     p.add_argument("--speech", type=Path, help="8 kHz mono WAV the callers say")
     p.add_argument("--rtp-ports", default="40000-40998", help="local RTP port range")
@@ -149,6 +152,7 @@ def build_config(args: argparse.Namespace) -> LiveConfig:
         seed=args.seed,
         rtp_ports=(int(low), int(high)),
         speech=speech,
+        database_url=args.database,
     )
     return replace(config, flow=args.flow) if args.flow is not None else config
 
@@ -233,15 +237,19 @@ def print_report(report: LiveReport, out: TextIO) -> None:
     table.add_column("service (its records)", justify="right")
     if report.wallboard is not None:
         table.add_column("wallboard Δ", justify="right")
+    if report.database is not None:
+        table.add_column("database (report)", justify="right")
     table.add_column("callers measured", justify="right")
     table.add_column("callers − service", justify="right")
-    s, m, w = report.service, report.measured, report.wallboard
+    s, m, w, d = report.service, report.measured, report.wallboard, report.database
     for label, name, fmt in TABLE_ROWS:
         service, measured = getattr(s, name), getattr(m, name)
         diff = None if service is None or measured is None else measured - service
         cells = [label, fmt(service)]
         if w is not None:
             cells.append(fmt(w.get(name)))
+        if d is not None:
+            cells.append(fmt(getattr(d, name)))
         table.add_row(*cells, fmt(measured), fmt(diff))
     console.print(table)
     mean = doc["difference"]["per_call_mean"]

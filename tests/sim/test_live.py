@@ -72,7 +72,7 @@ def live_config(service: Service, **changes: object) -> LiveConfig:
 
 async def test_a_bounded_live_run_completes_and_both_sides_agree(service: Service) -> None:
     # 6 calls, 2 agents, talk of ~2 s: some callers wait past 10 s (late, P4), all answered.
-    report = await run_live(live_config(service))
+    report = await run_live(live_config(service, database_url=service.config.database.url))
     doc = report_json(report)
     assert [c.outcome for c in report.callers] == [CallerOutcome.ANSWERED] * 6, doc
     assert not report.problems, doc
@@ -88,6 +88,8 @@ async def test_a_bounded_live_run_completes_and_both_sides_agree(service: Servic
     assert report.wallboard is not None
     assert report.wallboard["answered"] == 6
     assert report.wallboard["asa"] == pytest.approx(report.service.asa)
+    # ... and so does the stored event log, as `hotline report` reads it.
+    assert report.database == report.service
     # Every agent left first (SPEC-Q7), the caller stayed for the survey and its key counted.
     by_caller = {r.caller: r for r in report.records}
     for caller in report.callers:
@@ -172,6 +174,7 @@ async def test_the_cli_drives_a_separate_hotline_serve_process(tmp_path: Path) -
             "--calls", "4", "--rate", "3600", "--duration", "10", "--time-scale", "0.02",
             "--aht", "exp:100", "--patience", "none", "--ring-delay", "fixed:25",
             "--wrapup-time", "fixed:10", "--rtp-ports", f"{rtp}-{rtp + 60}", "--json",
+            "--database", f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         out, err = await asyncio.wait_for(sim.communicate(), timeout=180)
@@ -182,6 +185,7 @@ async def test_the_cli_drives_a_separate_hotline_serve_process(tmp_path: Path) -
     doc = json.loads(out)
     assert doc["service"]["answered"] == doc["callers"]["answered"] == 4
     assert doc["wallboard_delta"]["answered"] == 4
+    assert doc["database"] == doc["service"]
     assert doc["agree"]
 
 
