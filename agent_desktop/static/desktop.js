@@ -22,6 +22,7 @@ const desk = {
 // --- log in and password change ---------------------------------------------------------
 
 function showLogin(error = "") {
+  document.body.classList.add("anon");  // nothing but the login until someone logs in
   $("login").hidden = false;
   $("desk").hidden = true;
   $("login-form").hidden = false;
@@ -75,6 +76,7 @@ async function start() {
   desk.me = me;
   setupTopBar(me);
   if (!me.agent_number) { location.href = me.role === "qa" ? "/qa" : "/wallboard"; return; }
+  document.body.classList.remove("anon");
   $("login").hidden = true;
   $("desk").hidden = false;
   desk.config = await api("GET", "/api/desktop/config");
