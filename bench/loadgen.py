@@ -413,6 +413,7 @@ async def run_setup(gen: LoadGenerator, plan: SetupPlan) -> dict[str, Any]:
         calls = [gen.new_call(index + i) for i in range(count)]
         index += count
         before = procstat.sample(plan.service_pid, time.monotonic())
+        drops_before = procstat.udp_socket_drops(plan.target[1])
         started = time.monotonic()
 
         await asyncio.gather(
@@ -421,6 +422,13 @@ async def run_setup(gen: LoadGenerator, plan: SetupPlan) -> dict[str, Any]:
         after = procstat.sample(plan.service_pid, time.monotonic())
         step = setup_step_result(rate, calls, started)
         step["service_cpu_percent"] = procstat.cpu_percent(before, after)
+        step["service_runqueue_wait_ms_per_s"] = procstat.runqueue_wait_ms_per_s(before, after)
+        drops_after = procstat.udp_socket_drops(plan.target[1])
+        step["service_sip_socket_drops"] = (
+            drops_after - drops_before
+            if drops_after is not None and drops_before is not None
+            else None
+        )
         steps.append(step)
         for call in calls:
             gen.calls.pop(call.dialog.call_id, None)

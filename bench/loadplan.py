@@ -137,7 +137,10 @@ def setup_step_result(rate: float, calls: list[Call], started: float) -> dict[st
     span = max(answered) - min(answered) if len(answered) > 1 else 0.0
     achieved = (len(answered) - 1) / span if span > 0 else 0.0
     failed = sum(failures.values())
+    unanswered = [c for c in calls if c.answered_at is None]
     return {
+        # Of the calls never answered: how many the service at least acknowledged (100/180).
+        "unanswered_with_provisional": sum(1 for c in unanswered if c.provisional.is_set()),
         "offered_rate": rate,
         "calls": len(calls),
         "answered": len(answered),

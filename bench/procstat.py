@@ -79,3 +79,16 @@ def machine_busy_seconds() -> float:
     idle, iowait = fields[3], fields[4]
     # user nice system idle iowait irq softirq steal (guest time is already in user).
     return (sum(fields[:8]) - idle - iowait) / CLOCK_TICKS
+
+
+def udp_socket_drops(port: int) -> int | None:
+    """Datagrams the kernel dropped for the IPv4 UDP socket bound to ``port`` (its receive
+    buffer was full: the service did not read fast enough), from /proc/net/udp."""
+    wanted = f":{port:04X}"
+    with open("/proc/net/udp", encoding="ascii") as table:
+        next(table)  # the header line
+        for line in table:
+            fields = line.split()
+            if fields[1].endswith(wanted):
+                return int(fields[-1])
+    return None

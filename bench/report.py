@@ -147,6 +147,8 @@ def _setup_lines(name: str, result: dict[str, Any] | None) -> list[str]:
             f" answered, {step['failed']} failed, achieved {step['achieved_rate']:6.1f}/s,"
             f" set-up p50 {step['setup_p50_ms']:.0f} ms p99 {step['setup_p99_ms']:.0f} ms,"
             f" service CPU {step['service_cpu_percent']:.0f} %"
+            f" (waited {step.get('service_runqueue_wait_ms_per_s', math.nan):.0f} ms/s),"
+            f" SIP datagrams dropped {step.get('service_sip_socket_drops', '?')}"
             f" -> {'pass' if step['passed'] else 'FAIL'}"
         )
     return lines
