@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import random
 import time
 from collections.abc import Callable
@@ -32,7 +33,7 @@ from acd.records import CallRecord, RecordBuilder
 from hotline.app import DEFAULT_FLOW
 from ivr.flow_loader import load_flow
 from prompts.catalogue import PromptCatalogue
-from sim.live_audio import Pcm, agent_greeting_template, default_speech
+from sim.live_audio import TEMPLATE_SECONDS, Pcm, agent_greeting_template, default_speech
 from sim.live_parties import (
     AgentTimes,
     CallerContext,
@@ -60,6 +61,11 @@ from telephony.sip.useragent import UserAgent
 # after the service answered), plus the event loop's turn for the ACD's actions on a busy
 # two-core machine (measured ≤ 30 ms). 40 + 40 + 30 = 110 ms; 150 ms leaves room to spare.
 AGREEMENT_SECONDS: Final = 0.15
+# A caller recognises P10 only once its first TEMPLATE_SECONDS have arrived (one more frame
+# for the match to land). A caller whose patience ran out within that long after the service
+# answered hung up while P10 was arriving: the service rightly counts it answered (then ended
+# by the caller), the caller could not know. Such a call is "crossed", not a disagreement.
+CROSSING_WINDOW: Final = TEMPLATE_SECONDS + 0.02 + AGREEMENT_SECONDS
 # After the last caller is done, wait at most this long for the service's call records (a
 # record is complete once the agent's wrap-up is in).
 RECORDS_GRACE_SECONDS: Final = 10.0
@@ -111,6 +117,31 @@ class SideFigures:
     asa: float | None
 
 
+class Verdict(enum.StrEnum):
+    AGREE = "agree"  # same outcome, waits within AGREEMENT_SECONDS
+    APART = "apart"  # same outcome, waits further apart than AGREEMENT_SECONDS
+    CROSSED = "crossed"  # hung up while P10 was arriving (CROSSING_WINDOW)
+    DIFFERENT = "different"  # the two sides disagree on the outcome
+    NO_RECORD = "no_record"  # the service has no record of a call the caller made
+    FAILED = "failed"  # the caller's call went wrong (its `problem` says how)
+
+
+@dataclass(frozen=True, slots=True)
+class CallComparison:
+    caller: str
+    caller_outcome: CallerOutcome
+    service_outcome: str | None
+    caller_wait: float | None
+    service_wait: float | None
+    verdict: Verdict
+
+    @property
+    def difference(self) -> float | None:
+        if self.caller_wait is None or self.service_wait is None:
+            return None
+        return self.caller_wait - self.service_wait
+
+
 @dataclass(slots=True)
 class LiveReport:
     config: LiveConfig
@@ -120,8 +151,7 @@ class LiveReport:
     records: list[CallRecord]
     service: SideFigures
     measured: SideFigures
-    per_call_differences: list[float]  # caller wait − service wait (to answer or hang-up)
-    outcome_mismatches: list[str]  # numbers whose outcome differs between the sides
+    calls: list[CallComparison]
     wallboard: dict[str, Any] | None
     database: SideFigures | None  # from the service's event log, as `hotline report` reads it
     password_changes: dict[str, str]
@@ -129,15 +159,27 @@ class LiveReport:
     problems: list[str] = field(default_factory=list)
 
     @property
+    def per_call_differences(self) -> list[float]:
+        """Caller wait − service wait (to the answer or the hang-up) of comparable calls."""
+        return [
+            c.difference
+            for c in self.calls
+            if c.verdict in (Verdict.AGREE, Verdict.APART) and c.difference is not None
+        ]
+
+    @property
     def max_difference(self) -> float | None:
-        diffs = self.per_call_differences
-        return max((abs(d) for d in diffs), default=None)
+        return max((abs(d) for d in self.per_call_differences), default=None)
+
+    def count(self, verdict: Verdict) -> int:
+        return sum(1 for c in self.calls if c.verdict is verdict)
 
     @property
     def agree(self) -> bool:
-        """Same outcomes, every answered call's waits within AGREEMENT_SECONDS."""
-        biggest = self.max_difference
-        return not self.outcome_mismatches and (biggest is None or biggest <= AGREEMENT_SECONDS)
+        """Every call the caller completed has the same outcome on both sides (or crossed)
+        and waits within AGREEMENT_SECONDS."""
+        bad = (Verdict.APART, Verdict.DIFFERENT, Verdict.NO_RECORD)
+        return not any(c.verdict in bad for c in self.calls)
 
 
 def _sampler(dist: Distribution | None, rng: random.Random, scale: float) -> Callable[[], float]:
@@ -177,28 +219,41 @@ def service_figures(records: list[CallRecord]) -> SideFigures:
     )
 
 
-def compare(
-    callers: list[CallerResult], records: list[CallRecord]
-) -> tuple[list[float], list[str]]:
+def compare(callers: list[CallerResult], records: list[CallRecord]) -> list[CallComparison]:
+    """Each caller's view of its call beside the service's record of it."""
     by_number = {r.caller: r for r in records}
-    diffs: list[float] = []
-    mismatches: list[str] = []
+    out = []
     for c in callers:
         record = by_number.get(c.number)
+        service_wait = record.wait if record is not None else None
+        service_answered = record is not None and record.answered_at is not None
         if c.outcome is CallerOutcome.FAILED:
-            continue
-        if record is None:
-            mismatches.append(f"{c.number}: {c.outcome.value} but no record at the service")
-            continue
-        service_answered = record.answered_at is not None
-        if service_answered != (c.outcome is CallerOutcome.ANSWERED):
-            mismatches.append(
-                f"{c.number}: caller {c.outcome.value}, service {record.outcome.value}"
+            verdict = Verdict.FAILED
+        elif record is None:
+            verdict = Verdict.NO_RECORD
+        elif service_answered == (c.outcome is CallerOutcome.ANSWERED):
+            apart = c.wait is None or abs(c.wait - record.wait) > AGREEMENT_SECONDS
+            verdict = Verdict.APART if apart else Verdict.AGREE
+        elif (
+            c.outcome is CallerOutcome.ABANDONED
+            and c.wait is not None
+            and service_answered
+            and c.wait - CROSSING_WINDOW <= record.wait <= c.wait + AGREEMENT_SECONDS
+        ):
+            verdict = Verdict.CROSSED
+        else:
+            verdict = Verdict.DIFFERENT
+        out.append(
+            CallComparison(
+                caller=c.number,
+                caller_outcome=c.outcome,
+                service_outcome=record.outcome.value if record is not None else None,
+                caller_wait=c.wait,
+                service_wait=service_wait,
+                verdict=verdict,
             )
-            continue
-        if c.wait is not None:  # to the answer, or to the caller's hang-up
-            diffs.append(c.wait - record.wait)
-    return diffs, mismatches
+        )
+    return out
 
 
 async def _start_agent(
@@ -357,7 +412,6 @@ async def run_live(
         settled = {c.number for c in callers if c.outcome is not CallerOutcome.FAILED}
         stored = await database_records(config.database_url, began_wall, config.queues, settled)
         database = service_figures([r for r in stored if r.caller in ours])
-    diffs, mismatches = compare(callers, records)
     wallboard = (
         wallboard_delta(board_before, board_after)
         if board_before is not None and board_after is not None
@@ -371,8 +425,7 @@ async def run_live(
         records=records,
         service=service_figures(records),
         measured=measured_figures(callers, threshold, short_abandon),
-        per_call_differences=diffs,
-        outcome_mismatches=mismatches,
+        calls=compare(callers, records),
         wallboard=wallboard,
         database=database,
         password_changes=password_changes,
@@ -514,6 +567,7 @@ def report_json(report: LiveReport) -> dict[str, Any]:
     return {
         "threshold_seconds": report.threshold,
         "agreement_tolerance_seconds": AGREEMENT_SECONDS,
+        "crossing_window_seconds": CROSSING_WINDOW,
         "agree": report.agree,
         "service": side(report.service),
         "callers": side(report.measured),
@@ -527,17 +581,21 @@ def report_json(report: LiveReport) -> dict[str, Any]:
         },
         "wallboard_delta": report.wallboard,
         "database": side(report.database) if report.database is not None else None,
-        "outcome_mismatches": report.outcome_mismatches,
+        "verdicts": {v.value: report.count(v) for v in Verdict if report.count(v)},
         "calls": [
             {
                 "caller": c.number,
                 "outcome": c.outcome.value,
                 "wait": c.wait,
+                "service_outcome": k.service_outcome,
+                "service_wait": k.service_wait,
+                "difference": k.difference,
+                "verdict": k.verdict.value,
                 "survey_key": c.survey_key,
                 "p10_match": round(c.match_score, 3),
                 "problem": c.problem,
             }
-            for c in report.callers
+            for c, k in zip(report.callers, report.calls, strict=True)
         ],
         "agents": report.agents,
         "password_changes": report.password_changes,

@@ -22,7 +22,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from sim.live import AGREEMENT_SECONDS, AgentLogin, LiveConfig, LiveReport, report_json, run_live
+from sim.live import (
+    AGREEMENT_SECONDS,
+    CROSSING_WINDOW,
+    AgentLogin,
+    LiveConfig,
+    LiveReport,
+    Verdict,
+    report_json,
+    run_live,
+)
 from sim.live_parties import CallerOutcome
 from sim.live_sip import RegistrationFailed
 from sim.live_web import LiveError
@@ -258,8 +267,19 @@ def print_report(report: LiveReport, out: TextIO) -> None:
         f"{_secs(report.max_difference)} s (tolerance {AGREEMENT_SECONDS:g} s): "
         + ("agree" if report.agree else "DISAGREE")
     )
-    for line in report.outcome_mismatches:
-        console.print(f"  outcome differs: {line}")
+    crossed = report.count(Verdict.CROSSED)
+    if crossed:
+        console.print(
+            f"{crossed} call(s) crossed: the caller hung up while P10 was arriving (within "
+            f"{CROSSING_WINDOW:.2f} s of the answer); the service counts them answered"
+        )
+    for call in report.calls:
+        if call.verdict in (Verdict.APART, Verdict.DIFFERENT, Verdict.NO_RECORD):
+            console.print(
+                f"  {call.verdict.value}: {call.caller} caller {call.caller_outcome.value} "
+                f"after {_secs(call.caller_wait)} s, service {call.service_outcome} after "
+                f"{_secs(call.service_wait)} s"
+            )
     for agent in report.agents:
         console.print(
             f"agent {agent['number']}: answered {agent['answered']}, missed {agent['missed']}, "

@@ -127,7 +127,7 @@ async def test_cli_run_with_impatient_callers_counts_the_same_abandons_on_both_s
     assert [c["outcome"] for c in doc["calls"]] == ["answered", "abandoned", "abandoned"]
     for side in ("service", "callers"):
         assert (doc[side]["answered"], doc[side]["abandoned"]) == (1, 2)
-    assert doc["agree"] and not doc["outcome_mismatches"]
+    assert doc["agree"] and doc["verdicts"] == {"agree": 3}
     assert doc["difference"]["per_call_max_abs"] <= doc["agreement_tolerance_seconds"]
 
 
