@@ -58,6 +58,7 @@ ROWS: list[tuple[str, Figure, str, str]] = [
     ("GC full (gen 2) pause max (ms)", _service("gc_full_pause_max_ms"), "{:.1f}", ""),
     ("GC total pause in the window (ms)", _service("gc_pause_total_ms"), "{:.0f}", ""),
     ("objects tracked by the GC, service", _service("gc_tracked_objects"), "{:.0f}", ""),
+    ("one full GC after the window (ms)", _service("gc_full_collect_ms"), "{:.1f}", ""),
     ("load generator CPU %", lambda r: r["loadgen_cpu_percent"], "{:.1f}", ""),
     ("service threads waited for a CPU (ms/s)", lambda r: r["service_runqueue_wait_ms_per_s"],
      "{:.1f}", ""),
