@@ -50,6 +50,7 @@ from recordings.reviews import QaService
 from recordings.scorecard import load_scorecard
 from recordings.writer import ArchiveFormat, WriterSettings
 
+ACD_EVENTS_MODULE = "acd.events"
 DEFAULT_FLOW = Path(__file__).resolve().parent.parent / "ivr" / "flows" / "default.yaml"
 
 log = logging.getLogger(__name__)
@@ -75,8 +76,11 @@ class Service:
 
 
 def _wire_events(notifier: Notifier, store: EventStore) -> None:
-    # Every ACD event is durably logged (SPEC-Q1 per-call records, SPEC-Q2 metrics).
+    # Every ACD event is durably logged (SPEC-Q1 per-call records, SPEC-Q2 metrics); other
+    # features' events (menu progress, desktop notices) are live-only.
     def persist(event: object) -> None:
+        if type(event).__module__ != ACD_EVENTS_MODULE:
+            return
         future = store.submit(event)
         future.add_done_callback(_log_store_failure)
 
@@ -140,6 +144,7 @@ async def build_service(
         calls = CallManager(
             telephony=telephony,
             acd=acd,
+            notifier=notifier,
             prompts=prompts,
             flow=flow,
             switches=switches,

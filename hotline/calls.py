@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import enum
 import logging
+import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +37,8 @@ from acd.actions import (
 from acd.events import CallbackOutcome, OfferOutcome, Party
 from acd.states import AcdError
 from hotline.acd_service import AcdService
-from hotline.ivr_session import IvrSession, ListenerFactory
+from hotline.ivr_session import IvrSession, ListenerFactory, MenuPromptStarted
+from hotline.notifier import Notifier
 from hotline.telephony_service import TelephonyService
 from ivr.closing import ClosingKind, closing_flow, survey_flow
 from ivr.events import SurveyScore
@@ -131,6 +133,7 @@ class CallManager:
         *,
         telephony: TelephonyService,
         acd: AcdService,
+        notifier: Notifier,
         prompts: PromptCatalogue,
         flow: Flow,
         switches: SwitchBoard,
@@ -150,6 +153,7 @@ class CallManager:
         self._then_survey = then_survey
         self._recorder = recorder
         self._teams = dict(teams or {})
+        self._notifier = notifier
         self._calls: dict[str, LiveCall] = {}
         self._closing = asyncio.Event()
         acd.on_action(self._on_acd_action)
@@ -215,6 +219,9 @@ class CallManager:
             call.media,
             self._prompts,
             listener_factory=self._listener_factory,
+            on_prompt=lambda ids: self._notifier.emit(
+                MenuPromptStarted(time.time(), call.call_id, ids)
+            ),
         )
         call.ivr = session
         outcome = await session.run()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -38,6 +39,9 @@ from telephony.media.dtmf import DtmfDigit
 from telephony.media.session import AudioFrame, PlaybackHandle, PlaybackOutcome, RtpSession
 
 
+log = logging.getLogger(__name__)
+
+
 class Listener(Protocol):
     """Voice activity and level on the caller's audio (``ivr.listener``)."""
 
@@ -45,6 +49,15 @@ class Listener(Protocol):
 
 
 ListenerFactory = Callable[[float], Listener]
+
+
+@dataclass(frozen=True, slots=True)
+class MenuPromptStarted:
+    """A caller started hearing these menu prompts: live supervision and the call pop."""
+
+    at: float
+    call_id: str
+    prompt_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +78,9 @@ class IvrSession:
         *,
         listener_factory: ListenerFactory | None = None,
         wall_clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
+        on_prompt: Callable[[tuple[str, ...]], None] | None = None,
     ) -> None:
+        self._on_prompt = on_prompt
         self._runner = runner
         self._media = media
         self._prompts = prompts
@@ -120,6 +135,7 @@ class IvrSession:
             return Timeout(self._loop.time())
 
     def _perform(self, action: Action) -> None:
+        log.debug("menu action %r", action)
         if isinstance(action, PlayPrompt):
             self._play(action)
         elif isinstance(action, StopPlayback):
@@ -139,6 +155,8 @@ class IvrSession:
         pcm = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int16)
         handle = self._media.play(pcm)
         self._last_playback = handle
+        if self._on_prompt is not None:
+            self._on_prompt(action.prompt_ids)
 
         async def report() -> None:
             if await handle is PlaybackOutcome.FINISHED:
@@ -155,6 +173,7 @@ class IvrSession:
 
     def _on_dtmf(self, digit: DtmfDigit) -> None:
         key = digit.key.value
+        log.debug("menu key %s (%s)", key, digit.source.value)
         self.keys.append(key)
         self._inbox.put_nowait(Digit(key, self._loop.time()))
 

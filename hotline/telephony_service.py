@@ -12,10 +12,9 @@ from collections.abc import Callable
 
 from hotline.config import HotlineConfig
 from telephony.media.engine import MediaEngine
-from telephony.media.g711 import G711Law
 from telephony.media.ports import PortAllocator
 from telephony.media.session import MediaParams, RtpSession
-from telephony.sdp import Direction, LocalMedia, NegotiatedAudio
+from telephony.sdp import LocalMedia, NegotiatedAudio
 from telephony.sip.address import Peer, TransportKind
 from telephony.sip.digest import CredentialStore, DigestAlgorithm, DigestAuthenticator
 from telephony.sip.registrar import BindingsChanged, BindingStore, Registrar, RegistrarLimits
@@ -24,8 +23,6 @@ from telephony.sip.ua import InboundCall, OutboundCall
 from telephony.sip.uri import SipUri
 from telephony.sip.useragent import UserAgent
 
-# PCMA's static payload type (RFC 3551 table 4); anything else negotiated is PCMU.
-PCMA_PAYLOAD_TYPE = 8
 # An agent's phone rings at most this long per offer even if the ACD forgets to stop it.
 AGENT_RING_LIMIT_SECONDS = 120.0
 # A callback rings the caller about as long as a person waits for an answer (~6 rings).
@@ -111,15 +108,7 @@ class TelephonyService:
 
     @staticmethod
     def media_params(negotiated: NegotiatedAudio) -> MediaParams:
-        law = G711Law.PCMA if negotiated.codec.payload_type == PCMA_PAYLOAD_TYPE else G711Law.PCMU
-        direction = negotiated.direction
-        return MediaParams(
-            remote=(negotiated.remote_address, negotiated.remote_port),
-            law=law,
-            dtmf_payload_type=negotiated.telephone_event_pt,
-            send=direction in (Direction.SENDRECV, Direction.SENDONLY),
-            receive=direction in (Direction.SENDRECV, Direction.RECVONLY),
-        )
+        return MediaParams.from_negotiated(negotiated)
 
     # --- agents' phones --------------------------------------------------------------------
 

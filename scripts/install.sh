@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(python3 python3-venv python3-dev gcc libsndfile1 espeak-ng sox)
 if [[ "${1:-}" == "--test" ]]; then
-    packages+=(postgresql chromium chromium-driver baresip procps)
+    packages+=(postgresql chromium chromium-driver fonts-wqy-microhei baresip procps)
 fi
 missing=()
 for package in "${packages[@]}"; do

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -15,6 +16,10 @@ from pjsua_phones import PjsuaLibrary
 
 from hotline.app import Service, build_service
 from hotline.config import HotlineConfig, load_config
+from hotline.ivr_session import MenuPromptStarted
+
+# Call-ID → the prompt groups the menu started playing to that caller, in order.
+PROMPTS_STARTED: dict[str, list[tuple[str, ...]]] = {}
 
 
 @pytest.fixture(scope="session")
@@ -40,9 +45,28 @@ def service_config(tmp_path: Path, **overrides: object) -> HotlineConfig:
     return load_config(overrides=values)
 
 
+@pytest.fixture(autouse=True)
+def _shutdown_phones(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "pjsua" in request.fixturenames:
+        request.getfixturevalue("pjsua").shutdown_phones()
+
+
 @pytest.fixture
 async def service(tmp_path: Path) -> AsyncIterator[Service]:
-    async with build_service(service_config(tmp_path), announce=lambda line: None) as running:
+    async with running_service(service_config(tmp_path)) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def running_service(config: HotlineConfig) -> AsyncIterator[Service]:
+    """The service, plus each call's menu prompts as they start (tests wait on menu steps)."""
+    async with build_service(config, announce=lambda line: None) as running:
+
+        def remember(event: MenuPromptStarted) -> None:
+            PROMPTS_STARTED.setdefault(event.call_id, []).append(event.prompt_ids)
+
+        running.notifier.subscribe(MenuPromptStarted, remember)
         yield running
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import time
 from collections.abc import Callable
+from typing import Any
 
 import pjsua2 as pj
 
@@ -20,10 +22,48 @@ import pjsua2 as pj
 CLOCK_RATE = 8000
 
 
+def retrying(action: Callable[[], Any], attempts: int = 5) -> Any:
+    """One pjsua2 API call, retried when PJSIP's call lock timed out.
+
+    The binding keeps the GIL during an API call; if pjsua2's worker thread holds the call's
+    lock while it waits for the GIL to run one of our callbacks, PJSIP gives up with
+    PJ_ETIMEDOUT. Sleeping releases the GIL, the callback finishes, and the retry goes
+    through.
+    """
+    for attempt in range(attempts):
+        try:
+            return action()
+        except RuntimeError as exc:
+            if "PJ_ETIMEDOUT" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+    return None
+
+
 class PjsuaLibrary:
     def __init__(self) -> None:
-        self.endpoint = pj.Endpoint()
-        self.endpoint.libCreate()
+        try:
+            # One PJSIP library per process: reuse one another suite created.
+            self.endpoint = pj.Endpoint.instance()
+            owner = False
+        except RuntimeError:
+            self.endpoint = pj.Endpoint()
+            self.endpoint.libCreate()
+            owner = True
+        self.keep: list[object] = []
+        self.phones: dict[str, Phone] = {}
+        if owner:
+            self._init_library()
+        transport = pj.TransportConfig()
+        transport.port = 0
+        transport.boundAddress = "127.0.0.1"
+        transport.publicAddress = "127.0.0.1"
+        self.transport_id = self.endpoint.transportCreate(pj.TransportType.UDP, transport)
+        if owner:
+            self.endpoint.libStart()
+        self.endpoint.audDevManager.setNullDev()
+
+    def _init_library(self) -> None:
         config = pj.EpConfig()
         config.logConfig.level = 0
         config.logConfig.consoleLevel = 0
@@ -32,18 +72,14 @@ class PjsuaLibrary:
         config.medConfig.sndClockRate = CLOCK_RATE
         config.medConfig.ecTailLen = 0
         config.medConfig.noVad = True
+        # PJSUA allows 8 accounts by default; tests shut theirs down (shutdown_phones).
         self.endpoint.libInit(config)
-        self.endpoint.audDevManager.setNullDev()
-        transport = pj.TransportConfig()
-        transport.port = 0
-        transport.boundAddress = "127.0.0.1"
-        transport.publicAddress = "127.0.0.1"
-        self.transport_id = self.endpoint.transportCreate(pj.TransportType.UDP, transport)
-        self.endpoint.libStart()
-        # Prefer PCMU then PCMA; nothing else, as a G.711 desk phone.
 
-        self.keep: list[object] = []
-        self.phones: dict[str, Phone] = {}
+    def shutdown_phones(self) -> None:
+        """End every phone of the test that just ran, freeing PJSUA's account slots."""
+        for phone in self.phones.values():
+            retrying(phone.shutdown)
+        self.phones.clear()
 
     def close(self) -> None:
         # Not libDestroy(): Python may still finalise Call objects afterwards, and their
@@ -96,7 +132,7 @@ class PhoneCall(pj.Call):
             param.method = pj.DtmfMethod.SIP_INFO if info else pj.DtmfMethod.RFC2833
             param.digits = digit
             param.duration = 160
-            self.sendDtmf(param)
+            retrying(lambda param=param: self.sendDtmf(param))
 
 
 class Phone(pj.Account):
@@ -116,7 +152,7 @@ class Phone(pj.Account):
         # the same user (from an earlier test) would take it, so it goes away first.
         previous = library.phones.get(user)
         if previous is not None:
-            previous.shutdown()
+            retrying(previous.shutdown)
         library.phones[user] = self
         self.library = library
         self.user = user
@@ -130,7 +166,7 @@ class Phone(pj.Account):
             config.regConfig.retryIntervalSec = 0
         if password is not None:
             config.sipConfig.authCreds.append(pj.AuthCredInfo("digest", "*", user, 0, password))
-        self.create(config)
+        retrying(lambda: self.create(config))
 
     def onRegState(self, prm: pj.OnRegStateParam) -> None:
         self.registration_codes.append(int(prm.code))
@@ -140,24 +176,24 @@ class Phone(pj.Account):
         self.incoming.append(call)
         ringing = pj.CallOpParam()
         ringing.statusCode = pj.StatusCode.RINGING
-        call.answer(ringing)
+        retrying(lambda: call.answer(ringing))
 
     def call(self, uri: str) -> PhoneCall:
         call = PhoneCall(self)
-        call.makeCall(uri, pj.CallOpParam(True))
+        retrying(lambda: call.makeCall(uri, pj.CallOpParam(True)))
         return call
 
 
 def answer(call: PhoneCall) -> None:
     param = pj.CallOpParam()
     param.statusCode = pj.StatusCode.OK
-    call.answer(param)
+    retrying(lambda: call.answer(param))
 
 
 def hang_up(call: PhoneCall) -> None:
     param = pj.CallOpParam()
     param.statusCode = pj.StatusCode.DECLINE
-    call.hangup(param)
+    retrying(lambda: call.hangup(param))
 
 
 async def wait_for(condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
