@@ -38,7 +38,6 @@ from prompts.catalogue import PromptCatalogue
 from telephony.media.dtmf import DtmfDigit
 from telephony.media.session import AudioFrame, PlaybackHandle, PlaybackOutcome, RtpSession
 
-
 log = logging.getLogger(__name__)
 
 

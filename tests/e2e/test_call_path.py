@@ -29,7 +29,6 @@ from acd.events import (
 )
 from hotline.app import Service
 from prompts.catalogue import PromptCatalogue
-from prompts.texts import Language
 
 pytestmark = pytest.mark.interop
 
