@@ -66,6 +66,10 @@ AGREEMENT_SECONDS: Final = 0.15
 # answered hung up while P10 was arriving: the service rightly counts it answered (then ended
 # by the caller), the caller could not know. Such a call is "crossed", not a disagreement.
 CROSSING_WINDOW: Final = TEMPLATE_SECONDS + 0.02 + AGREEMENT_SECONDS
+# Calls start within --duration; every call is over this long after that at the latest (a
+# caller hangs up then, whatever it waits for): room for the menu (~10 s), a long queue wait,
+# P10, a talk time far in an exponential's tail and the survey. Scaled up with --time-scale > 1.
+OVERTIME_SECONDS: Final = 420.0
 # After the last caller is done, wait at most this long for the service's call records (a
 # record is complete once the agent's wrap-up is in).
 RECORDS_GRACE_SECONDS: Final = 10.0
@@ -392,6 +396,7 @@ async def run_live(
             tasks.append(stream)
             await asyncio.wait_for(connected.wait(), timeout=5.0)
             tasks.extend(asyncio.ensure_future(a.run()) for a, _ in agents)
+            tasks.extend(asyncio.ensure_future(r.keep_registered()) for _, r in agents)
 
             callers = await _place_calls(
                 config, rng, callers_ua, engine, timing, catalogue, progress
@@ -457,9 +462,7 @@ async def _place_calls(
 ) -> list[CallerResult]:
     scale = config.time_scale
     start = time.monotonic()
-    # Every call is over by then: the last arrival, the menu, the longest patience or talk,
-    # and the set-up/greeting/survey bounds of live_parties.
-    deadline = start + config.duration + 300.0 * max(1.0, scale) + 120.0
+    deadline = start + config.duration + OVERTIME_SECONDS * max(1.0, scale)
     ctx = CallerContext(
         ua=ua,
         engine=engine,

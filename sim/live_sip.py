@@ -7,6 +7,8 @@ Hotline's own stack is the client here on purpose: this is a load tool against a
 
 from __future__ import annotations
 
+import asyncio
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -26,8 +28,10 @@ from telephony.sip.message import Headers, Method, SipRequest, new_call_id, new_
 from telephony.sip.uri import NameAddr, SipUri
 from telephony.sip.useragent import UserAgent
 
-# A run lasts minutes; an hour's binding outlives it, and the run removes it at the end.
+# Asked for an hour; the registrar may grant less (its max_register_expires), so the binding is
+# refreshed at half of what was granted (RFC 3261 §10.2.4), and removed at the end of the run.
 REGISTER_EXPIRES: Final = 3600
+_EXPIRES_PARAM: Final = re.compile(r";\s*expires\s*=\s*(\d+)", re.IGNORECASE)
 # A 401 after an answered challenge means a wrong password (a stale nonce is retried once).
 MAX_REGISTER_ATTEMPTS: Final = 3
 PCMA_PAYLOAD_TYPE: Final = 8  # RFC 3551 table 4
@@ -47,6 +51,7 @@ class Registration:
     credentials: ClientCredentials
     call_id: str = ""
     cseq: int = 0
+    granted: int = 0  # seconds the registrar granted last time
 
     def __post_init__(self) -> None:
         self.call_id = new_call_id()  # RFC 3261 §10.2: one Call-ID for all of a UA's REGISTERs
@@ -74,6 +79,7 @@ class Registration:
             tx = self.ua.endpoint.send_request(request, self.registrar)
             final = await tx.final_response()
             if final.is_success:
+                self.granted = _granted(final.headers.get_all("Contact"), expires)
                 return
             if final.status not in (401, 407):
                 raise RegistrationFailed(f"REGISTER {self.user}: {final.status} {final.reason}")
@@ -94,6 +100,18 @@ class Registration:
 
     async def unregister(self) -> None:
         await self._send(0)
+
+    async def keep_registered(self) -> None:
+        """Refresh the binding at half its granted lifetime until cancelled."""
+        while True:
+            await asyncio.sleep(max(1.0, self.granted / 2))
+            await self.register()
+
+
+def _granted(contacts: list[str], asked: int) -> int:
+    """The shortest expires the registrar put on the bindings it lists (else what we asked)."""
+    values = [int(m[1]) for c in contacts for m in _EXPIRES_PARAM.finditer(c)]
+    return min(values, default=asked)
 
 
 def registrar_peer(host: str, port: int) -> Peer:

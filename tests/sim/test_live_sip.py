@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -10,7 +11,7 @@ import pytest
 
 from sim.live_sip import Registration, RegistrationFailed, registrar_peer
 from telephony.sip.digest import ClientCredentials, DigestAuthenticator, InMemoryCredentialStore
-from telephony.sip.registrar import BindingStore, Registrar, aor_key
+from telephony.sip.registrar import BindingStore, Registrar, RegistrarLimits, aor_key
 from telephony.sip.uri import SipUri
 from telephony.sip.useragent import UserAgent
 
@@ -69,3 +70,28 @@ async def test_a_wrong_password_is_a_clear_failure(registrar: UserAgent, phone: 
     with pytest.raises(RegistrationFailed, match="REGISTER 1001: 403"):
         await registration(registrar, phone, "wrong-password").register()
     assert contacts(registrar) == []
+
+
+async def test_the_binding_is_refreshed_within_what_the_registrar_grants(
+    phone: UserAgent,
+) -> None:
+    # A registrar that grants 2 s at most: the client must come back before it lapses.
+    store = InMemoryCredentialStore([("1001", "hotline", PASSWORD)])
+    short = await UserAgent.start(
+        [("udp", "127.0.0.1", 0)],
+        registrar=Registrar(
+            bindings=BindingStore(),
+            authenticator=DigestAuthenticator("hotline", store, secrets.token_bytes(16)),
+            limits=RegistrarLimits(min_expires=1, max_expires=2),
+        ),
+    )
+    try:
+        reg = registration(short, phone, PASSWORD)
+        await reg.register()
+        assert reg.granted == 2
+        refresher = asyncio.ensure_future(reg.keep_registered())
+        await asyncio.sleep(4.5)  # two lifetimes: bound to lapse without refreshes
+        refresher.cancel()
+        assert len(contacts(short)) == 1
+    finally:
+        await short.close()
