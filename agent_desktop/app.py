@@ -7,13 +7,15 @@ from pathlib import Path
 
 from aiohttp import web
 
-from agent_desktop import acd_api, auth, desk_api, live, qa_api, recordings_api
+from agent_desktop import acd_api, auth, desk_api, live, ops_api, qa_api, recordings_api
 from agent_desktop.desk_api import DESKTOP, DesktopServices
 from agent_desktop.errors import domain_errors
 from agent_desktop.keys import ACCOUNTS, ACD, CALLS, NOTIFIER, CallControlPort
 from agent_desktop.wiring import escalation_loop
 from hotline.accounts.service import AccountService
 from hotline.acd_service import AcdService
+from hotline.db.store import EventStore
+from hotline.ivr_control import IvrControl
 from hotline.notifier import Notifier
 from recordings.access import RecordingAccess
 from recordings.reviews import QaService
@@ -50,6 +52,8 @@ def build_web_app(
     desktop: DesktopServices | None = None,
     recordings: RecordingAccess | None = None,
     qa: QaService | None = None,
+    ivr: IvrControl | None = None,
+    store: EventStore | None = None,
 ) -> web.Application:
     app = web.Application(middlewares=[domain_errors])
     app[ACCOUNTS] = accounts
@@ -71,6 +75,12 @@ def build_web_app(
     if qa is not None:
         app[qa_api.QA] = qa
         app.add_routes(qa_api.routes)
+    if ivr is not None:
+        app[ops_api.IVR] = ivr
+    if store is not None:
+        app[ops_api.STORE] = store
+    if ivr is not None or store is not None:
+        app.add_routes(ops_api.routes)
     for path, name in PAGES.items():
         app.router.add_get(path, _page(name))
     app.router.add_static("/static/", STATIC)

@@ -22,6 +22,7 @@ from hotline.accounts.errors import (
     ReasonRequired,
     SessionInvalid,
 )
+from ivr.flow_loader import FlowValidationError
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,9 @@ async def domain_errors(
         return error_response(500, "calendar", str(exc))
     except json.JSONDecodeError as exc:
         return error_response(400, "bad_json", f"request body is not JSON: {exc.msg}")
+    except FlowValidationError as exc:
+        # A bad flow file: the menu stays as it was; the operator sees file, line and node.
+        return error_response(422, "invalid_flow", str(exc))
     except (DomainError, AcdError) as exc:
         for kind, status, code in _STATUS:
             if isinstance(exc, kind):

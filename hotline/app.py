@@ -34,11 +34,12 @@ from hotline.db.directory import sync_directory
 from hotline.db.engine import Database
 from hotline.db.migrate import upgrade_async
 from hotline.db.store import EventStore
+from hotline.ivr_control import IvrControl
 from hotline.ivr_session import ListenerFactory
 from hotline.notifier import Notifier
 from hotline.telephony_service import TelephonyService
 from ivr.flow import SwitchBoard
-from ivr.flow_loader import load_flow
+from ivr.flow_loader import FlowValidationError, load_flow
 from ivr.listener import Listener, ListenerConfig
 from prompts.catalogue import DEFAULT_DIR as PROMPTS_DIR
 from prompts.catalogue import PromptCatalogue
@@ -69,6 +70,7 @@ class Service:
     acd: AcdService
     telephony: TelephonyService
     calls: CallManager
+    ivr: IvrControl
     web_runner: web.AppRunner
     web_port: int
     # Passwords of accounts created at this start, already announced; kept for tests only.
@@ -122,7 +124,8 @@ async def build_service(
         stack.callback(acd.close)
 
         prompts = PromptCatalogue(config.prompts.directory or PROMPTS_DIR)
-        flow = load_flow(config.ivr.flow or DEFAULT_FLOW, prompts.ids())
+        flow_path = config.ivr.flow or DEFAULT_FLOW
+        flow = load_flow(flow_path, prompts.ids())
         switches = SwitchBoard({"surge": config.ivr.emergency})
         recorder = Recorder(
             root=config.recordings.root,
@@ -154,6 +157,9 @@ async def build_service(
             teams={a.number: a.team for a in config.acd.agents},
         )
         stack.push_async_callback(calls.close)
+        ivr = IvrControl(
+            flow_path=flow_path, known_prompts=prompts.ids(), calls=calls, switches=switches
+        )
 
         desktop = await build_desktop(
             database=database,
@@ -173,6 +179,8 @@ async def build_service(
             desktop=desktop,
             recordings=RecordingAccess(database.sessions, audit, time.time),
             qa=QaService(database.sessions, audit, time.time, load_scorecard()),
+            ivr=ivr,
+            store=store,
         )
         runner = web.AppRunner(app)
         await runner.setup()
@@ -191,10 +199,19 @@ async def build_service(
             acd=acd,
             telephony=telephony,
             calls=calls,
+            ivr=ivr,
             web_runner=runner,
             web_port=web_port,
             initial_passwords=initial_passwords,
         )
+
+
+def _reload_flow(ivr: IvrControl) -> None:
+    """SIGHUP: reload the voice menu; a bad file is reported and the old menu stays."""
+    try:
+        ivr.reload()
+    except FlowValidationError as exc:
+        log.error("flow reload refused, the menu is unchanged:\n%s", exc)
 
 
 def _listener_factory(config: HotlineConfig) -> ListenerFactory:
@@ -226,6 +243,7 @@ async def run_service(config: HotlineConfig) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with build_service(config) as service:
+        loop.add_signal_handler(signal.SIGHUP, _reload_flow, service.ivr)
         sip = service.telephony.describe()
         print(
             f"hotline: SIP on {sip}, web on http://{config.web.host}:{service.web_port}/, "
