@@ -46,7 +46,7 @@ from sim.live_parties import (
     run_caller,
 )
 from sim.live_sip import Registration, registrar_peer
-from sim.live_web import LiveError, Login, WebClient
+from sim.live_web import LiveError, Login, WebClient, gauge_totals
 from sim.model import Distribution
 from telephony.media.engine import MediaEngine
 from telephony.media.ports import PortAllocator
@@ -158,6 +158,7 @@ class LiveReport:
     calls: list[CallComparison]
     wallboard: dict[str, Any] | None
     database: SideFigures | None  # from the service's event log, as `hotline report` reads it
+    gauges_after: dict[str, float]  # GET /metrics after the run, summed over labels
     password_changes: dict[str, str]
     wall_seconds: float
     problems: list[str] = field(default_factory=list)
@@ -372,6 +373,8 @@ async def run_live(
         stack.push_async_callback(callers_ua.close)
         agents: list[tuple[SimAgent, Registration]] = []
         tasks: list[asyncio.Task[None]] = []
+        supervisor: WebClient | None = None
+        board_before: dict[str, Any] | None = None
         try:
             for login in config.agents:
                 times = AgentTimes(
@@ -383,8 +386,6 @@ async def run_live(
                 agents.append((agent, registration))
                 if info.changed_from is not None:
                     password_changes[login.number] = info.password
-            supervisor: WebClient | None = None
-            board_before: dict[str, Any] | None = None
             if config.supervisor is not None:
                 supervisor = WebClient(http, config.web_url)
                 info = await supervisor.login(config.supervisor.number, config.supervisor.password)
@@ -403,9 +404,12 @@ async def run_live(
             )
             await _await_records(records, callers, agents)
             board_after = await supervisor.wallboard() if supervisor is not None else None
-            if supervisor is not None:
-                await supervisor.logout()
+            # The service should be idle again: nobody waiting, no agent stuck in a call.
+            gauges = gauge_totals(await agents[0][0].web.metrics_text())
         finally:
+            if supervisor is not None:
+                with contextlib.suppress(LiveError):
+                    await supervisor.logout()
             for task in tasks:
                 task.cancel()
             for agent, registration in agents:
@@ -433,6 +437,7 @@ async def run_live(
         calls=compare(callers, records),
         wallboard=wallboard,
         database=database,
+        gauges_after=gauges,
         password_changes=password_changes,
         wall_seconds=time.monotonic() - began,
         problems=problems + [f"{c.number}: {c.problem}" for c in callers if c.problem],
@@ -583,6 +588,7 @@ def report_json(report: LiveReport) -> dict[str, Any]:
             "per_call_max_abs": report.max_difference,
         },
         "wallboard_delta": report.wallboard,
+        "metrics_after": report.gauges_after,
         "database": side(report.database) if report.database is not None else None,
         "verdicts": {v.value: report.count(v) for v in Verdict if report.count(v)},
         "calls": [

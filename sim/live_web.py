@@ -46,6 +46,21 @@ def new_password(username: str) -> str:
             return candidate
 
 
+def gauge_totals(text: str) -> dict[str, float]:
+    """Prometheus text exposition: each sample's value summed per metric name (labels merged)."""
+    totals: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name_part, _, value = line.rpartition(" ")
+        name = name_part.split("{", 1)[0].strip()
+        try:
+            totals[name] = totals.get(name, 0.0) + float(value)
+        except ValueError:
+            continue  # not a sample line
+    return totals
+
+
 class WebClient:
     """One logged-in session against the service's web API (Bearer token)."""
 
