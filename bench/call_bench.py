@@ -8,9 +8,10 @@ Every service runs in a process of its own (``bench.hotline_proc`` builds Hotlin
 a prompt) and the callers in another (``bench.loadgen``), so the service's CPU % and resident
 memory, read from /proc, are its own. Each phase starts fresh processes:
 
-1. Hotline holding N calls (default 200) for S seconds, each caller hearing the default flow
-   (P1, the language and main menus, then the queue's music on hold: with no agent logged in
-   the caller waits, and music on hold is a prompt too);
+1. Hotline holding N calls (default 200) for S seconds, each silent caller (it presses no
+   key) hearing the default flow: P1 (2.7 s), the language prompt three times with a 5 s
+   wait for a key after each (the service sends silence packets then), the main menu from
+   about 25 s, the queue's music on hold from about 75 s (no agent is logged in);
 2. Hotline and pyVoIP each holding M calls (default 30: pyVoIP is clean to about 35);
 3. Hotline and pyVoIP each taking bursts of short calls at rising rates up to R per second.
 
@@ -18,7 +19,10 @@ Printed per run: calls attempted / answered / failed, the service's CPU % (100 =
 memory per call (RSS growth / answered calls), p50/p99 of the RTP interval error measured at
 the receiver (kernel arrival times, both services) and, for Hotline, from the media engine's
 own send-timing statistics; set-ups per second; and the ratio Hotline / pyVoIP of each figure
-at M calls. The targets are printed next to the figures, never asserted.
+at M calls. The targets are printed next to the figures, never asserted. Because the
+machine is shared, each window also records, second by second, the intervals more than 2 ms
+off, the CPU all other processes used and the service's run-queue wait, and prints the
+interval error over just the seconds when other processes were quiet.
 """
 
 from __future__ import annotations
