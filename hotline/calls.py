@@ -52,6 +52,7 @@ from recordings.recorder import Recorder
 from recordings.writer import Channel
 from telephony.media.bridge import Bridge, BridgeLeg, TapFrame
 from telephony.media.dtmf import DtmfDigit, DtmfKey, DtmfSource
+from telephony.media.ports import PortsExhausted
 from telephony.media.session import RtpSession
 from telephony.sdp import NoCommonCodec
 from telephony.sip.address import Peer
@@ -155,7 +156,6 @@ class CallManager:
         self._teams = dict(teams or {})
         self._notifier = notifier
         self._calls: dict[str, LiveCall] = {}
-        self._closing = asyncio.Event()
         acd.on_action(self._on_acd_action)
         telephony.on_inbound_call(self._on_inbound)
 
@@ -183,7 +183,13 @@ class CallManager:
         task.add_done_callback(_log_failure)
 
     async def _run_caller(self, leg: InboundCall) -> None:
-        media = self._telephony.open_media()
+        try:
+            media = self._telephony.open_media()
+        except PortsExhausted:
+            # Full: a clear 503 lets the caller's network retry elsewhere (SPEC-O1).
+            log.error("no RTP port free: call %s refused", leg.request.call_id)
+            await leg.reject(503, "Out of media ports")
+            return
         try:
             negotiated = await leg.answer(self._telephony.local_media(media))
         except NoCommonCodec:
@@ -245,16 +251,21 @@ class CallManager:
             call.phase = Phase.QUEUED
             call.queue = queue
             menu_path = tuple(outcome.transfer.menu_path)
-            self._acd.command(
-                lambda now: self._acd.engine.call_arrived(
+            skill = outcome.transfer.skill
+            try:
+                self._queue_call(call, queue, skill, menu_path)
+            except AcdError as exc:
+                # A flow naming a skill no queue lists must not drop the caller: an agent of
+                # the default queue takes them (SPEC-Q3, never a dead end).
+                log.error(
+                    "call %s could not queue at %r (%s); using %r",
                     call.call_id,
                     queue,
-                    now,
-                    caller=call.caller_number,
-                    skill=outcome.transfer.skill if outcome.transfer else None,
-                    menu_path=menu_path,
+                    exc,
+                    self._default_queue,
                 )
-            )
+                call.queue = self._default_queue
+                self._queue_call(call, self._default_queue, None, menu_path)
             return
         # A hang-up node, the end of a closing flow, or a transfer where none is possible.
         if call.phase is Phase.CLOSING:
@@ -262,6 +273,20 @@ class CallManager:
                 lambda now: self._acd.engine.call_ended(call.call_id, now, ended_by=Party.SYSTEM)
             )
         await self._end(call)
+
+    def _queue_call(
+        self, call: LiveCall, queue: str, skill: str | None, menu_path: tuple[str, ...]
+    ) -> None:
+        self._acd.command(
+            lambda now: self._acd.engine.call_arrived(
+                call.call_id,
+                queue,
+                now,
+                caller=call.caller_number,
+                skill=skill,
+                menu_path=menu_path,
+            )
+        )
 
     async def _watch_caller(self, call: LiveCall) -> None:
         async for event in call.caller.events():
