@@ -36,6 +36,7 @@ from hotline.db.migrate import upgrade_async
 from hotline.db.store import EventStore
 from hotline.ivr_control import IvrControl
 from hotline.ivr_session import ListenerFactory
+from hotline.jobs import DAY_SECONDS, Housekeeping, every
 from hotline.notifier import Notifier
 from hotline.telephony_service import TelephonyService
 from ivr.flow import SwitchBoard
@@ -45,7 +46,8 @@ from prompts.catalogue import DEFAULT_DIR as PROMPTS_DIR
 from prompts.catalogue import PromptCatalogue
 from recordings.access import RecordingAccess
 from recordings.catalog import RecordingCatalog
-from recordings.policy import RecordingPolicy
+from recordings.policy import RecordingPolicy, RetentionPolicy
+from recordings.qa import SamplingPolicy
 from recordings.recorder import Recorder
 from recordings.reviews import QaService
 from recordings.scorecard import load_scorecard
@@ -171,14 +173,32 @@ async def build_service(
             sip=sip_account_info(config, telephony),
             clock=time.time,
         )
+        recording_access = RecordingAccess(database.sessions, audit, time.time)
+        qa = QaService(database.sessions, audit, time.time, load_scorecard())
+        housekeeping = Housekeeping(
+            sessions=database.sessions,
+            access=recording_access,
+            audit=audit,
+            qa=qa,
+            retention=RetentionPolicy(
+                days_by_queue={q.name: q.retention_days for q in config.acd.queues}
+            ),
+            sampling=SamplingPolicy(),
+        )
+        for job, name in (
+            (housekeeping.retention_once, "retention"),
+            (housekeeping.sampling_once, "qa-sampling"),
+        ):
+            task = asyncio.create_task(every(DAY_SECONDS, job, name), name=name)
+            stack.callback(task.cancel)
         app = build_web_app(
             accounts=accounts,
             acd=acd,
             notifier=notifier,
             calls=calls,
             desktop=desktop,
-            recordings=RecordingAccess(database.sessions, audit, time.time),
-            qa=QaService(database.sessions, audit, time.time, load_scorecard()),
+            recordings=recording_access,
+            qa=qa,
             ivr=ivr,
             store=store,
         )
