@@ -26,6 +26,8 @@ _spec.loader.exec_module(e2e)
 pjsua = e2e.pjsua
 service = e2e.service
 sip_port = e2e.sip_port
+# Frees each test's PJSUA accounts: the library has 8 slots for the whole session.
+_shutdown_phones = e2e._shutdown_phones
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
