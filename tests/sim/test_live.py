@@ -122,7 +122,8 @@ async def test_cli_run_with_impatient_callers_counts_the_same_abandons_on_both_s
     service: Service,
 ) -> None:
     # One agent talking 6 s (after P10's 4.7 s): the callers behind the first give up after
-    # 2 s in the queue. The CLI runs in its own thread and event loop, as from a shell.
+    # 2 s in the queue. The CLI runs in its own thread and event loop, as from a shell; the
+    # callers take the flow's "0 agent" path, whose transfer prompt plays before the queue.
     sip = service.telephony.ua.endpoint.local_address("udp")
     low = random.randrange(50000, 60000, 2)
     argv = [
@@ -132,6 +133,7 @@ async def test_cli_run_with_impatient_callers_counts_the_same_abandons_on_both_s
         "--agents", f"1001:{service.initial_passwords['1001']}",
         "--calls", "3", "--rate", "7200", "--duration", "5", "--time-scale", "1",
         "--aht", "fixed:6", "--patience", "fixed:2",
+        "--digits", "1,0",  # 中文, agent: the "general" queue, after the transfer prompt
         "--ring-delay", "fixed:0.3", "--wrapup-time", "fixed:0.2",
         "--rtp-ports", f"{low}-{low + 60}", "--seed", "3", "--json",
     ]  # fmt: skip
