@@ -151,7 +151,11 @@ class IvrSession:
             else item.astype(np.int16, copy=False)
             for item in action.items
         ]
-        pcm = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int16)
+        # One piece plays from the catalogue's own (read-only) array: no copy per call.
+        if len(pieces) == 1:
+            pcm = pieces[0]
+        else:
+            pcm = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int16)
         handle = self._media.play(pcm)
         self._last_playback = handle
         if self._on_prompt is not None:
