@@ -151,6 +151,30 @@ async def close_call(request: web.Request) -> web.Response:
     return web.json_response({"call_id": call_id, "closing": phrase})
 
 
+@routes.post("/api/calls/{call_id}/recording/pause")
+async def pause_recording(request: web.Request) -> web.Response:
+    """Card numbers and other sensitive data: nothing is kept until resumed (issue 6)."""
+    call_id = await _own_call(request)
+    reason = text_field(await json_body(request), "reason")
+    request.app[CALLS].pause_recording(call_id, reason)
+    return web.json_response({"call_id": call_id, "recording": "paused"})
+
+
+@routes.post("/api/calls/{call_id}/recording/resume")
+async def resume_recording(request: web.Request) -> web.Response:
+    call_id = await _own_call(request)
+    request.app[CALLS].resume_recording(call_id)
+    return web.json_response({"call_id": call_id, "recording": "recording"})
+
+
+async def _own_call(request: web.Request) -> str:
+    number = _own_agent(await principal_of(request))
+    call_id = request.match_info["call_id"]
+    if request.app[CALLS].active_call_of(number) != call_id:
+        raise PermissionDenied(f"call {call_id} is not agent {number}'s call")
+    return call_id
+
+
 @routes.get("/api/queues")
 async def list_queues(request: web.Request) -> web.Response:
     await principal_of(request)

@@ -19,6 +19,10 @@ class CallControlPort(Protocol):
 
     def active_call_of(self, agent_number: str) -> str | None: ...
 
+    def pause_recording(self, call_id: str, reason: str) -> None: ...
+
+    def resume_recording(self, call_id: str) -> None: ...
+
 
 ACCOUNTS = web.AppKey("accounts", AccountService)
 ACD = web.AppKey("acd", AcdService)

@@ -36,6 +36,7 @@ from acd.actions import (
 )
 from acd.events import CallbackOutcome, OfferOutcome, Party
 from acd.states import AcdError
+from hotline.accounts.errors import Conflict, NotFound
 from hotline.acd_service import AcdService
 from hotline.ivr_session import IvrSession, ListenerFactory, MenuPromptStarted
 from hotline.notifier import Notifier
@@ -594,13 +595,17 @@ class CallManager:
         """Card numbers and other sensitive data: nothing reaches the disk until resumed."""
         writer = self._recorder.active(call_id) if self._recorder else None
         if writer is None:
-            raise KeyError(call_id)
+            raise NotFound(f"call {call_id} is not being recorded")
+        if writer.paused:
+            raise Conflict(f"the recording of call {call_id} is already paused")
         writer.pause(asyncio.get_running_loop().time(), reason)
 
     def resume_recording(self, call_id: str) -> None:
         writer = self._recorder.active(call_id) if self._recorder else None
         if writer is None:
-            raise KeyError(call_id)
+            raise NotFound(f"call {call_id} is not being recorded")
+        if not writer.paused:
+            raise Conflict(f"the recording of call {call_id} is not paused")
         writer.resume(asyncio.get_running_loop().time())
 
     def _unbridge(self, call: LiveCall) -> None:

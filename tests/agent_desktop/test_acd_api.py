@@ -43,12 +43,19 @@ class RecordingCalls:
     def __init__(self) -> None:
         self.closed: list[tuple[str, str]] = []
         self.active: dict[str, str] = {}
+        self.paused: list[tuple[str, str]] = []
 
     def close_call(self, call_id: str, phrase: str) -> None:
         self.closed.append((call_id, phrase))
 
     def active_call_of(self, agent_number: str) -> str | None:
         return self.active.get(agent_number)
+
+    def pause_recording(self, call_id: str, reason: str) -> None:
+        self.paused.append((call_id, reason))
+
+    def resume_recording(self, call_id: str) -> None:
+        self.paused.append((call_id, "resumed"))
 
 
 TEST_CALLS = web.AppKey("test_calls", RecordingCalls)
@@ -197,3 +204,21 @@ async def test_prometheus_metrics_show_queue_and_agent_gauges(client: TestClient
 async def test_requests_without_a_session_get_401(client: TestClient) -> None:
     response = await client.get("/api/queues")
     assert response.status == 401
+
+
+async def test_recording_pause_needs_a_reason_and_the_agents_own_call(client: TestClient) -> None:
+    agent = await login(client, "1001")
+    calls = client.app[TEST_CALLS]
+    body = {"reason": "card number"}
+    refused = await client.post("/api/calls/c7/recording/pause", json=body, headers=agent)
+    assert refused.status == 403
+    calls.active["1001"] = "c7"
+    no_reason = await client.post(
+        "/api/calls/c7/recording/pause", json={"reason": ""}, headers=agent
+    )
+    assert no_reason.status == 400
+    paused = await client.post("/api/calls/c7/recording/pause", json=body, headers=agent)
+    assert paused.status == 200
+    resumed = await client.post("/api/calls/c7/recording/resume", headers=agent)
+    assert resumed.status == 200
+    assert calls.paused == [("c7", "card number"), ("c7", "resumed")]
