@@ -13,11 +13,10 @@ import asyncio
 import contextlib
 import enum
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
-
-import numpy as np
 
 from ivr.flow import (
     Flow,
@@ -42,7 +41,7 @@ from sim.live_sip import local_media, media_params
 from sim.live_web import WebClient
 from sim.model import ModelError
 from telephony.media.engine import MediaEngine
-from telephony.media.session import AudioFrame, MediaParams, RtpSession
+from telephony.media.session import AudioFrame, MediaParams, PlaybackOutcome, RtpSession
 from telephony.sip.address import Peer
 from telephony.sip.call_events import CallAnswered, CallEnded, CallStateError, MediaUpdated
 from telephony.sip.call_leg import CallLeg
@@ -60,8 +59,8 @@ SETUP_TIMEOUT: Final = 10.0  # 200 OK after the INVITE
 GREETING_TIMEOUT: Final = 15.0  # the agent's audio after P10 starts (P10 + P4 ≈ 10 s)
 SURVEY_DELAY: Final = 1.0  # after the agent's tone stops, before pressing the survey key
 BYE_TIMEOUT: Final = 20.0  # the service's BYE after the survey key (thanks + hang-up)
-# An agent plays its tone at most this long past its planned talk time.
-TONE_SPARE_SECONDS: Final = 30.0
+# What an agent says: its marker tone, one second at a time.
+AGENT_VOICE: Final = tone(1.0)
 LANGUAGE_KEYS: Final = {"1": Language.ZH, "2": Language.EN}
 
 
@@ -167,6 +166,16 @@ async def _first(*events: asyncio.Event, within: float) -> asyncio.Event | None:
         if event.is_set():
             return event
     return None
+
+
+async def play_looped(session: RtpSession, pcm: Pcm) -> None:
+    """Say `pcm` over and over until cancelled (two copies queued, so there is no gap)."""
+    pending = deque([session.play(pcm), session.play(pcm)])
+    try:
+        while await pending.popleft() is PlaybackOutcome.FINISHED:
+            pending.append(session.play(pcm))
+    finally:
+        session.stop_playback()
 
 
 # --- callers ---------------------------------------------------------------------------------
@@ -304,14 +313,16 @@ async def _caller_script(
         result.problem = "P10 but no audio from the agent"
         return
     result.agent_heard_at = agent_tone.started_at
-    media.play(np.tile(ctx.speech, 1 + int(600 * SAMPLE_RATE // max(1, ctx.speech.size))))
+    speaking = asyncio.ensure_future(play_looped(media, ctx.speech))
     # The agent talks until it hangs up (SPEC-Q7: the caller is kept and surveyed).
-    if not await _until(
-        lambda: agent_tone.ended_at is not None, ended, ctx.deadline - time.monotonic()
-    ):
-        result.problem = "the agent's audio never ended"
-        return
-    media.stop_playback()
+    try:
+        if not await _until(
+            lambda: agent_tone.ended_at is not None, ended, ctx.deadline - time.monotonic()
+        ):
+            result.problem = "the agent's audio never ended"
+            return
+    finally:
+        speaking.cancel()
     result.agent_left_at = agent_tone.ended_at
     await asyncio.sleep(SURVEY_DELAY)
     if ended.is_set():
@@ -395,6 +406,7 @@ class SimAgent:
     async def _handle(self, call: InboundCall) -> None:
         session = self.engine.open_session(MediaParams(remote=None))
         _, ended, watcher = _watch(call, session)
+        speaking: asyncio.Future[None] | None = None
         try:
             await call.ring()
             if await _first(ended, within=self.times.ring_delay()) is ended:
@@ -411,16 +423,18 @@ class SimAgent:
             talk = self.times.talk()
             meter = SpeechMeter()
             unsubscribe = session.subscribe_audio(lambda f: meter.feed(f.pcm, 0.0))
-            session.play(tone(talk + GREETING_TIMEOUT + TONE_SPARE_SECONDS))
+            speaking = asyncio.ensure_future(play_looped(session, AGENT_VOICE))
             # The caller hears P10 (and P4) before the two are bridged; the talk starts when
             # the agent first hears the caller, as it would for a person.
             await _until(lambda: meter.loud_frames > 0, ended, GREETING_TIMEOUT)
             if await _first(ended, within=talk) is None:
-                session.stop_playback()
+                speaking.cancel()  # silence first, so the caller hears the agent leave
                 await call.hangup()  # the agent's BYE first (SPEC-Q7 keeps the caller)
             unsubscribe()
             self.result.heard_caller_frames += meter.loud_frames
         finally:
+            if speaking is not None:
+                speaking.cancel()
             session.close()
             watcher.cancel()
         await asyncio.sleep(self.times.wrapup())
