@@ -22,16 +22,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from sim.live import (
-    AGREEMENT_SECONDS,
-    CROSSING_WINDOW,
-    AgentLogin,
-    LiveConfig,
-    LiveReport,
-    Verdict,
-    report_json,
-    run_live,
-)
+from sim.live import AgentLogin, LiveConfig, LiveReport, report_json, run_live
+from sim.live_compare import AGREEMENT_SECONDS, CROSSING_WINDOW, Verdict
 from sim.live_parties import CallerOutcome
 from sim.live_sip import RegistrationFailed
 from sim.live_web import LiveError
