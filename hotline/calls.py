@@ -267,6 +267,10 @@ class CallManager:
                 )
                 call.queue = self._default_queue
                 self._queue_call(call, self._default_queue, None, menu_path)
+            if call.phase is Phase.QUEUED:
+                # Waiting, and while agents' phones ring, the caller hears the queue music
+                # (docs/acd.md), not silence; ConnectCall stops it before P10.
+                self._start_music(call)
             return
         # A hang-up node, the end of a closing flow, or a transfer where none is possible.
         if call.phase is Phase.CLOSING:

@@ -397,6 +397,7 @@ async def test_late_answer_plays_p10_then_p4_and_agent_bye_leaves_caller_in_the_
     caller = await phones.caller("13800000032", lifetime=90)
     await to_an_agent(phones, caller)
     await agent.wait_event("CALL_INCOMING", timeout=20)
+    ringing_at = caller.heard_so_far()
     await asyncio.sleep(LATE_ANSWER_S)
     answered_at = caller.heard_so_far()
     await agent.accept()
@@ -421,6 +422,8 @@ async def test_late_answer_plays_p10_then_p4_and_agent_bye_leaves_caller_in_the_
     assert [(s.agent_id, s.score) for s in survey] == [("1002", 1)]
 
     heard = caller.heard()
+    # While the agent's phone rang, the caller heard the queue music, not silence.
+    assert correlation(heard[ringing_at:answered_at], prompt("hold_music"))[0] > HEARD
     score, greeting_at = correlation(heard[answered_at:hung_up_at], greeting)
     assert score > HEARD
     greeting_at += answered_at
