@@ -104,6 +104,8 @@ RELATCH_AFTER_SILENCE: Final = 2.0
 # First header byte of an RTP packet with V=2 and no padding, extension or CSRC list.
 _PLAIN_RTP_V2: Final = 0x80
 _AFTER_FIRST_BYTE: Final = struct.Struct("!BHII")
+# A plain RTP packet carrying one 20 ms frame of G.711 (one byte per sample).
+_FRAME_DATAGRAM: Final = RTP_HEADER_SIZE + FRAME_SAMPLES
 
 FrameListener = Callable[[AudioFrame], None]
 DtmfListener = Callable[[DtmfDigit], None]
@@ -444,6 +446,16 @@ class RtpSession:
             ):
                 self._received += 1
                 self._latched_seen = now
+                if len(data) == _FRAME_DATAGRAM and not self._framer.pending:
+                    # One whole 20 ms frame (the framer would pass it through untouched).
+                    if self._audio_listeners:
+                        codes = np.frombuffer(data, dtype=np.uint8, offset=RTP_HEADER_SIZE)
+                        self._deliver_frame(timestamp, codec_for(law).decode_table[codes], False)
+                    elif self._anchor is None:
+                        # Nobody listens (an IVR caller hearing a prompt): decoding would feed
+                        # no one, but the timeline anchor is fixed as if a frame went out.
+                        self._anchor = (timestamp, self._tick * FRAME_SAMPLES)
+                    return
                 codes = np.frombuffer(data, dtype=np.uint8, offset=RTP_HEADER_SIZE)
                 pcm = codec_for(law).decode(codes)
                 self._deliver(self._framer.push(timestamp, pcm, False))
@@ -514,14 +526,17 @@ class RtpSession:
 
     def _deliver(self, frames: list[tuple[int, PcmArray, bool]]) -> None:
         for timestamp, pcm, concealed in frames:
-            if self._anchor is None:
-                self._anchor = (timestamp, self._tick * FRAME_SAMPLES)
-            anchor_ts, anchor_position = self._anchor
-            position = anchor_position + uint32_diff(timestamp, anchor_ts)
-            pcm.setflags(write=False)
-            frame = AudioFrame(pcm, timestamp, position, concealed)
-            for listener in list(self._audio_listeners):
-                _call(listener, frame)
+            self._deliver_frame(timestamp, pcm, concealed)
+
+    def _deliver_frame(self, timestamp: int, pcm: PcmArray, concealed: bool) -> None:
+        if self._anchor is None:
+            self._anchor = (timestamp, self._tick * FRAME_SAMPLES)
+        anchor_ts, anchor_position = self._anchor
+        position = anchor_position + uint32_diff(timestamp, anchor_ts)
+        pcm.setflags(write=False)
+        frame = AudioFrame(pcm, timestamp, position, concealed)
+        for listener in list(self._audio_listeners):
+            _call(listener, frame)
 
     # --- closing ---------------------------------------------------------------------------
 

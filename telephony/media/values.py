@@ -163,6 +163,11 @@ class FrameAssembler:
         self._start = 0
         self._concealed = True
 
+    @property
+    def pending(self) -> int:
+        """Samples held for an unfinished frame (0: the next whole frame passes straight on)."""
+        return self._length
+
     def reset(self) -> None:
         self._chunks.clear()
         self._length = 0
