@@ -114,12 +114,14 @@ class BaresipPhone:
         password: str | None = None,
         register: bool = False,
         answer: str = "manual",
+        codec: str | None = None,
     ) -> BaresipPhone:
         """Start baresip as ``aor`` (``sip:user@host:port``), speaking ``voice`` then silence.
 
         ``register`` makes it REGISTER at the AOR's host with the digest ``password``;
         ``answer`` is baresip's answermode (``auto`` picks up at once, ``manual`` waits for
-        :meth:`accept`). The process quits by itself after ``lifetime`` seconds.
+        :meth:`accept`); ``codec`` (``PCMU``, ``PCMA``) is the only one it offers, if given.
+        The process quits by itself after ``lifetime`` seconds.
         """
         directory.mkdir(parents=True, exist_ok=True)
         total = int((lifetime + 5) * SAMPLE_RATE)
@@ -140,6 +142,8 @@ class BaresipPhone:
             "module_path /usr/lib/baresip/modules\n" + modules
         )
         params = [f"answermode={answer}"]
+        if codec is not None:
+            params.append(f"audio_codecs={codec}/{SAMPLE_RATE}/1")
         if register:
             params += [f"auth_pass={password}", "regint=300"]
         else:
