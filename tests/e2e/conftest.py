@@ -22,6 +22,18 @@ from hotline.ivr_session import MenuPromptStarted
 PROMPTS_STARTED: dict[str, list[tuple[str, ...]]] = {}
 
 
+_RTP_FIRST = random.randrange(30000, 50000, 2)
+_RTP_SPAN = 400
+_rtp_ranges_used = 0
+
+
+def _next_rtp_range() -> int:
+    global _rtp_ranges_used
+    low = 30000 + (_RTP_FIRST - 30000 + _rtp_ranges_used * _RTP_SPAN) % 28000
+    _rtp_ranges_used += 1
+    return low
+
+
 @pytest.fixture(scope="session")
 def pjsua() -> Iterator[PjsuaLibrary]:
     library = PjsuaLibrary()
@@ -30,15 +42,17 @@ def pjsua() -> Iterator[PjsuaLibrary]:
 
 
 def service_config(tmp_path: Path, **overrides: object) -> HotlineConfig:
-    # A random RTP range so parallel runs on one machine do not fight over ports.
-    low = random.randrange(30000, 58000, 2)
+    # Each service of the session gets RTP ports no earlier test used, so a stray stream
+    # from an earlier call can never be latched as a new caller's; the random start keeps
+    # parallel runs on one machine apart.
+    low = _next_rtp_range()
     values: dict[str, object] = {
         "sip.port": 0,
         "sip.transports": ["udp"],
         "web.port": 0,
         "database.url": f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}",
         "media.rtp_port_min": low,
-        "media.rtp_port_max": low + 400,
+        "media.rtp_port_max": low + _RTP_SPAN - 2,
         "recordings.root": str(tmp_path / "recordings"),
     }
     values.update(overrides)

@@ -72,11 +72,18 @@ class PjsuaLibrary:
         config.medConfig.sndClockRate = CLOCK_RATE
         config.medConfig.ecTailLen = 0
         config.medConfig.noVad = True
+        # Never close the (null) sound device when idle: its clock drives PJSIP's conference
+        # bridge, and a bridge that stopped after a quiet moment sent no more RTP, so RFC 4733
+        # digits were never sent (the cause of digits "lost" between tests).
+        config.medConfig.sndAutoCloseTime = -1
         # PJSUA allows 8 accounts by default; tests shut theirs down (shutdown_phones).
         self.endpoint.libInit(config)
 
     def shutdown_phones(self) -> None:
-        """End every phone of the test that just ran, freeing PJSUA's account slots."""
+        """End every call and phone of the test that just ran: a call left up would keep
+        sending RTP to a port the next test's service may bind, and PJSUA has 8 account
+        slots for the whole session."""
+        retrying(self.endpoint.hangupAllCalls)
         for phone in self.phones.values():
             retrying(phone.shutdown)
         self.phones.clear()

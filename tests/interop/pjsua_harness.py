@@ -223,6 +223,9 @@ class PjEnv:
             # An 8 kHz bridge, as tests/e2e configures it, so either suite can go first.
             cfg.medConfig.clockRate = 8000
             cfg.medConfig.sndClockRate = 8000
+            # The null sound device must never auto-close: its clock drives the conference
+            # bridge, and a stopped bridge sends no RTP (and so no RFC 4733 digits).
+            cfg.medConfig.sndAutoCloseTime = -1
             self.ep.libInit(cfg)
         tcfg = pj.TransportConfig()
         tcfg.boundAddress = "127.0.0.1"
