@@ -22,8 +22,7 @@ from typing import Final
 
 import numpy as np
 
-from telephony.media.audio import FRAME_SAMPLES, to_int16
-from telephony.media.g711 import PCMA, PCMU, G711Law
+from telephony.media.audio import to_int16
 from telephony.media.jitterbuffer import DEFAULT_MAX_WAIT
 from telephony.media.pacing import (
     DEFAULT_MAX_CATCH_UP,
@@ -38,10 +37,9 @@ from telephony.media.pacing import (
     summarize,
 )
 from telephony.media.ports import PortAllocator, bind_rtp_socket
-from telephony.media.rtp import RTP_HEADER_SIZE, RTP_VERSION
 from telephony.media.session import COMFORT_NOISE_DBFS, RtpSession
 from telephony.media.timer import MonotonicTimer
-from telephony.media.values import IdleMode, MediaError, MediaParams, OutgoingAudio
+from telephony.media.values import IdleMode, MediaError, MediaParams
 
 logger = logging.getLogger(__name__)
 
@@ -246,27 +244,18 @@ class MediaEngine:
         # Sending comes first: it is the part whose timing the far end hears. Reading first
         # would delay the slot's last packet by everyone's receive work (about 0.5 ms at
         # 50 calls per slot); received audio only waits for the next consumer either way.
-        audio: list[tuple[RtpSession, OutgoingAudio]] = []
+        clock = self._clock
         for session in sessions:
             try:
                 if due.skipped:
                     session.note_skipped(due.skipped)
-                outgoing = session.next_outgoing(due.tick)
-                if isinstance(outgoing, bytes):
-                    session.transmit(outgoing, due.tick, due.due, self._clock())
-                elif outgoing is not None:
-                    audio.append((session, outgoing))
+                packet = session.next_outgoing(due.tick)
+                if packet is not None:
+                    session.transmit(packet, due.tick, due.due, clock())
             except Exception:
                 # A bug in one call must not stop the others: log it and end that call's media.
                 logger.exception("media session %s failed; closing it", session.local_address)
                 session.close()
-        if audio:
-            try:
-                self._send_audio(audio, due)
-            except Exception:
-                # A bug here would otherwise end the pacing task and silence every call;
-                # this tick's packets are lost, the next tick tries again.
-                logger.exception("media engine failed to send slot %d tick %d", due.slot, due.tick)
         self._read_ready(due, now)
         for session in sessions:
             try:
@@ -296,43 +285,3 @@ class MediaEngine:
                 except Exception:
                     logger.exception("media session %s failed; closing it", session.local_address)
                     session.close()
-
-    def _send_audio(self, audio: list[tuple[RtpSession, OutgoingAudio]], due: DueTick) -> None:
-        n = len(audio)
-        pcm = np.stack([out.pcm for _, out in audio])
-        is_ulaw = np.fromiter(
-            (s.params.law is G711Law.PCMU for s, _ in audio), dtype=bool, count=n
-        )
-        packets = np.empty((n, RTP_HEADER_SIZE + FRAME_SAMPLES), dtype=np.uint8)
-        # One table lookup per law for the whole slot (PERFORMANCE.md: numpy G.711 is free).
-        if is_ulaw.all():
-            packets[:, RTP_HEADER_SIZE:] = PCMU.encode(pcm)
-        elif not is_ulaw.any():
-            packets[:, RTP_HEADER_SIZE:] = PCMA.encode(pcm)
-        else:
-            packets[is_ulaw, RTP_HEADER_SIZE:] = PCMU.encode(pcm[is_ulaw])
-            packets[~is_ulaw, RTP_HEADER_SIZE:] = PCMA.encode(pcm[~is_ulaw])
-        # RFC 3550 §5.1 fixed header, all packets at once, network byte order.
-        packets[:, 0] = RTP_VERSION << 6
-        packets[:, 1] = np.fromiter(
-            (s.params.audio_payload_type | (0x80 if o.marker else 0) for s, o in audio),
-            dtype=np.uint8,
-            count=n,
-        )
-        packets[:, 2:4] = (
-            np.fromiter((o.sequence_number for _, o in audio), dtype=">u2", count=n)
-            .view(np.uint8)
-            .reshape(n, 2)
-        )
-        packets[:, 4:8] = (
-            np.fromiter((o.timestamp for _, o in audio), dtype=">u4", count=n)
-            .view(np.uint8)
-            .reshape(n, 4)
-        )
-        packets[:, 8:12] = (
-            np.fromiter((s.ssrc for s, _ in audio), dtype=">u4", count=n)
-            .view(np.uint8)
-            .reshape(n, 4)
-        )
-        for i, (session, _) in enumerate(audio):
-            session.transmit(packets[i].data, due.tick, due.due, self._clock())

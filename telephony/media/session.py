@@ -59,7 +59,6 @@ from telephony.media.values import (
     IdleMode,
     MediaError,
     MediaParams,
-    OutgoingAudio,
     PlaybackHandle,
     PlaybackOutcome,
     SessionStats,
@@ -106,6 +105,15 @@ _PLAIN_RTP_V2: Final = 0x80
 _AFTER_FIRST_BYTE: Final = struct.Struct("!BHII")
 # A plain RTP packet carrying one 20 ms frame of G.711 (one byte per sample).
 _FRAME_DATAGRAM: Final = RTP_HEADER_SIZE + FRAME_SAMPLES
+# RFC 3550 §5.1 fixed header: V/P/X/CC, M/PT, sequence number, timestamp, SSRC.
+_RTP_HEADER: Final = struct.Struct("!BBHII")
+# Prompts are encoded this many frames ahead (0.5 s, 4 KB per call): one numpy call per
+# 25 packets instead of one per packet, little wasted when a caller barges in.
+ENCODE_AHEAD_FRAMES: Final = 25
+_SILENCE_CODES: Final = {
+    law: codec_for(law).encode(np.zeros(FRAME_SAMPLES, dtype=np.int16)).tobytes()
+    for law in G711Law
+}
 
 FrameListener = Callable[[AudioFrame], None]
 DtmfListener = Callable[[DtmfDigit], None]
@@ -157,6 +165,12 @@ class RtpSession:
         self._silence.setflags(write=False)
         self._comfort = comfort_noise
         self._comfort_pos = 0
+        self._audio_pt = params.audio_payload_type
+        # G.711 codes encoded ahead for the array being sent (see _codes).
+        self._encoded_pcm: PcmArray | None = None
+        self._encoded_law = params.law
+        self._encoded_from = 0
+        self._encoded = b""
         self._dtmf_queue: deque[tuple[DtmfKey, int, asyncio.Future[bool] | None]] = deque()
         self._dtmf_frames: deque[TelephoneEventFrame] = deque()
         self._dtmf_future: asyncio.Future[bool] | None = None
@@ -203,6 +217,7 @@ class RtpSession:
             self._latched = None
         self._params = params
         self._law_by_pt = _laws_by_payload_type(params)
+        self._audio_pt = params.audio_payload_type
 
     @property
     def destination(self) -> Address | None:
@@ -301,36 +316,41 @@ class RtpSession:
     def timestamp_at(self, tick: int) -> int:
         return uint32_add(self._ts0, (tick - self._first_tick) * FRAME_SAMPLES)
 
-    def next_outgoing(self, tick: int) -> OutgoingAudio | bytes | None:
-        """Called by the engine once per tick: the audio to encode, a ready packet, or nothing."""
+    def next_outgoing(self, tick: int) -> bytes | None:
+        """Called by the engine once per tick: the packet to send now, or nothing."""
         if self._closed:
             return None
-        timestamp = self.timestamp_at(tick)
+        timestamp = (self._ts0 + (tick - self._first_tick) * FRAME_SAMPLES) & 0xFFFFFFFF
         can_send = self._params.send and self.destination is not None
-        event = self._next_event_frame(timestamp)
-        if event is not None:
-            dtmf_pt = self._params.dtmf_payload_type
-            if not can_send or dtmf_pt is None:
-                return None
-            packet = RtpPacket(dtmf_pt, self._seq, self._dtmf_ts, self.ssrc, event.payload,
-                               event.marker)
-            self._seq = (self._seq + 1) & 0xFFFF
-            return packet.serialize()
-        pcm = self._next_pcm()
-        if pcm is None:
+        if self._dtmf_frames or self._dtmf_queue or self._dtmf_gap:
+            event = self._next_event_frame(timestamp)
+            if event is not None:
+                dtmf_pt = self._params.dtmf_payload_type
+                if not can_send or dtmf_pt is None:
+                    return None
+                packet = RtpPacket(dtmf_pt, self._seq, self._dtmf_ts, self.ssrc, event.payload,
+                                   event.marker)
+                self._seq = (self._seq + 1) & 0xFFFF
+                return packet.serialize()
+        source = self._next_source()
+        if source is None:
             self._talkspurt_start = True
             return None
+        pcm, start = source
         if self._sent_listeners:
-            frame = AudioFrame(pcm, timestamp, tick * FRAME_SAMPLES)
+            frame = AudioFrame(_frame_of(pcm, start), timestamp, tick * FRAME_SAMPLES)
             for listener in list(self._sent_listeners):
                 _call(listener, frame)
         if not can_send:
             return None
-        marker = self._talkspurt_start
-        self._talkspurt_start = False
+        second = self._audio_pt
+        if self._talkspurt_start:
+            second |= 0x80  # RFC 3551 §4.1: marker on the first packet of a talkspurt
+            self._talkspurt_start = False
         seq = self._seq
         self._seq = (seq + 1) & 0xFFFF
-        return OutgoingAudio(pcm, marker, seq, timestamp)
+        header = _RTP_HEADER.pack(_PLAIN_RTP_V2, second, seq, timestamp, self.ssrc)
+        return header + self._codes(pcm, start)
 
     def transmit(self, packet: bytes | memoryview, tick: int, due: float, sent_at: float) -> None:
         """Called by the engine to put one packet on the wire and account for its timing."""
@@ -369,27 +389,53 @@ class RtpSession:
             self._dtmf_future = None
         return frame
 
-    def _next_pcm(self) -> PcmArray | None:
+    def _next_source(self) -> tuple[PcmArray, int] | None:
+        """Where this tick's 20 ms come from: an array and the sample it starts at (a frame
+        running past the array's end is completed with silence)."""
         if self._playbacks:
             handle = self._playbacks[0]
             start = handle.samples_played
-            chunk = handle.pcm[start : start + FRAME_SAMPLES]
-            handle.samples_played = start + chunk.size
+            handle.samples_played = min(start + FRAME_SAMPLES, handle.pcm.size)
             if handle.samples_played >= handle.pcm.size:
                 self._playbacks.popleft()
                 handle._resolve(PlaybackOutcome.FINISHED)
-            if chunk.size < FRAME_SAMPLES:
-                chunk = np.concatenate([chunk, self._silence[chunk.size :]])
-            return chunk
+            return handle.pcm, start
         if self._live:
-            return self._live.popleft()
+            return self._live.popleft(), 0
         if self.idle is IdleMode.SILENCE:
-            return self._silence
+            return self._silence, 0
         if self.idle is IdleMode.COMFORT_NOISE:
             start = self._comfort_pos
             self._comfort_pos = (start + FRAME_SAMPLES) % (self._comfort.size - FRAME_SAMPLES)
-            return self._comfort[start : start + FRAME_SAMPLES]
+            return self._comfort, start
         return None
+
+    def _codes(self, pcm: PcmArray, start: int) -> bytes:
+        """The G.711 payload of the frame at ``pcm[start:]``, sliced from codes encoded ahead.
+
+        A prompt (or the comfort noise) is encoded ENCODE_AHEAD_FRAMES at a time rather than
+        frame by frame: slicing bytes costs far less than a numpy call per packet.
+        """
+        law = self._params.law
+        if pcm is self._silence:
+            return _SILENCE_CODES[law]
+        offset = start - self._encoded_from
+        codes = self._encoded
+        if (
+            pcm is not self._encoded_pcm
+            or law is not self._encoded_law
+            or offset < 0
+            or offset + FRAME_SAMPLES > len(codes)
+        ):
+            piece = pcm[start : start + ENCODE_AHEAD_FRAMES * FRAME_SAMPLES]
+            codes = codec_for(law).encode(piece).tobytes()
+            # Only the array's end pads: its last frame is completed with silence.
+            short = max(FRAME_SAMPLES - len(codes), -len(codes) % FRAME_SAMPLES)
+            if short:
+                codes += _SILENCE_CODES[law][:short]
+            self._encoded_pcm, self._encoded_law = pcm, law
+            self._encoded_from, self._encoded, offset = start, codes, 0
+        return codes[offset : offset + FRAME_SAMPLES]
 
     # --- receiving -------------------------------------------------------------------------
 
@@ -558,6 +604,13 @@ class RtpSession:
         if self._on_close is not None:
             self._on_close(self)  # before the socket closes: the engine unregisters its fd
         self._sock.close()
+
+
+def _frame_of(pcm: PcmArray, start: int) -> PcmArray:
+    frame = pcm[start : start + FRAME_SAMPLES]
+    if frame.size < FRAME_SAMPLES:
+        frame = np.concatenate([frame, np.zeros(FRAME_SAMPLES - frame.size, dtype=np.int16)])
+    return frame
 
 
 def _laws_by_payload_type(params: MediaParams) -> dict[int, G711Law]:

@@ -10,7 +10,7 @@ import asyncio
 import enum
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 import numpy as np
 
@@ -113,15 +113,6 @@ class SessionStats:
     unknown_payload_type: int
     skipped_ticks: int
     jitter: JitterStats
-
-
-class OutgoingAudio(NamedTuple):
-    """One audio packet the engine encodes (batched with the slot's other sessions) and sends."""
-
-    pcm: PcmArray
-    marker: bool
-    sequence_number: int
-    timestamp: int
 
 
 class PlaybackHandle:
