@@ -249,9 +249,7 @@ class MediaEngine:
             try:
                 if due.skipped:
                     session.note_skipped(due.skipped)
-                packet = session.next_outgoing(due.tick)
-                if packet is not None:
-                    session.transmit(packet, due.tick, due.due, clock())
+                session.send_tick(due.tick, due.due, clock)
             except Exception:
                 # A bug in one call must not stop the others: log it and end that call's media.
                 logger.exception("media session %s failed; closing it", session.local_address)

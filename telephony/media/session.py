@@ -321,7 +321,7 @@ class RtpSession:
         if self._closed:
             return None
         timestamp = (self._ts0 + (tick - self._first_tick) * FRAME_SAMPLES) & 0xFFFFFFFF
-        can_send = self._params.send and self.destination is not None
+        can_send = self._params.send and (self._latched or self._params.remote) is not None
         if self._dtmf_frames or self._dtmf_queue or self._dtmf_gap:
             event = self._next_event_frame(timestamp)
             if event is not None:
@@ -352,10 +352,14 @@ class RtpSession:
         header = _RTP_HEADER.pack(_PLAIN_RTP_V2, second, seq, timestamp, self.ssrc)
         return header + self._codes(pcm, start)
 
-    def transmit(self, packet: bytes | memoryview, tick: int, due: float, sent_at: float) -> None:
-        """Called by the engine to put one packet on the wire and account for its timing."""
-        destination = self.destination
-        if destination is None or self._closed:
+    def send_tick(self, tick: int, due: float, clock: Callable[[], float]) -> None:
+        """Called by the engine once per tick of the session's slot (grid time ``due``):
+        put this tick's packet, if any, on the wire and account for its send time."""
+        packet = self.next_outgoing(tick)
+        if packet is None or self._closed:  # a sent-audio listener may have closed us
+            return
+        destination = self._latched or self._params.remote
+        if destination is None:
             return
         try:
             self._sock.sendto(packet, destination)
@@ -364,7 +368,7 @@ class RtpSession:
             self._send_errors += 1
             return
         self._sent += 1
-        self.timing.record(tick, due, sent_at)
+        self.timing.record(tick, due, clock())
 
     def note_skipped(self, ticks: int) -> None:
         self._skipped += ticks
@@ -460,7 +464,8 @@ class RtpSession:
             return False
         self._now = now
         self._tick = tick
-        self.receive_datagram(data, (source[0], source[1]), now)
+        # IPv6 sources carry flow info and scope id too; the latch compares host and port.
+        self.receive_datagram(data, source if len(source) == 2 else source[:2], now)
         return True
 
     def receive_due(self, now: float, tick: int) -> None:
@@ -496,7 +501,7 @@ class RtpSession:
                     # One whole 20 ms frame (the framer would pass it through untouched).
                     if self._audio_listeners:
                         codes = np.frombuffer(data, dtype=np.uint8, offset=RTP_HEADER_SIZE)
-                        self._deliver_frame(timestamp, codec_for(law).decode_table[codes], False)
+                        self._deliver_frame(timestamp, codec_for(law).decode(codes), False)
                     elif self._anchor is None:
                         # Nobody listens (an IVR caller hearing a prompt): decoding would feed
                         # no one, but the timeline anchor is fixed as if a frame went out.
