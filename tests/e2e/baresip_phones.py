@@ -137,7 +137,8 @@ class BaresipPhone:
             f"audio_source aufile,{source}\n"
             f"snd_path {directory}\n"
             f"ctrl_tcp_listen 127.0.0.1:{control_port}\n"
-            # The smallest jitter buffer: the decoded dump then follows arrivals closely.
+            # No jitter buffer: each packet is decoded, and dumped, as it arrives, so the
+            # recording's length follows the received stream (1-1 decodes nothing in 1.0.0).
             "jitter_buffer_delay 0-0\n"
             "module_path /usr/lib/baresip/modules\n" + modules
         )
