@@ -119,9 +119,9 @@ class PacingScheduler:
             if not self._active[slot]:
                 continue
             first = self._next[slot]
+            if self.grid.due(first, slot) > now:
+                continue  # the usual case on a wake-up: another slot is the one due
             last = self.grid.latest_tick(slot, now)
-            if last < first:
-                continue
             skipped = 0
             if last - first + 1 > self._max_catch_up:
                 skipped = last - first + 1 - self._max_catch_up
