@@ -22,14 +22,15 @@ from hotline.ivr_session import MenuPromptStarted
 PROMPTS_STARTED: dict[str, list[tuple[str, ...]]] = {}
 
 
-_RTP_FIRST = random.randrange(30000, 50000, 2)
+# Below Linux's ephemeral range (32768+), where other programs' sockets come and go.
+_RTP_FIRST = random.randrange(20000, 30000, 2)
 _RTP_SPAN = 400
 _rtp_ranges_used = 0
 
 
 def _next_rtp_range() -> int:
     global _rtp_ranges_used
-    low = 30000 + (_RTP_FIRST - 30000 + _rtp_ranges_used * _RTP_SPAN) % 28000
+    low = 20000 + (_RTP_FIRST - 20000 + _rtp_ranges_used * _RTP_SPAN) % 12000
     _rtp_ranges_used += 1
     return low
 
