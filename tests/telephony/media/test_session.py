@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from telephony.media.audio import aligned_snr_db, level_dbfs, tone
 from telephony.media.dtmf import DtmfDigit, DtmfEnded, DtmfKey, DtmfSource
 from telephony.media.engine import MediaEngine
-from telephony.media.g711 import PCMU, G711Law
+from telephony.media.g711 import PCMA, PCMU, G711Law
 from telephony.media.rtp import RtpPacket, uint16_diff, uint32_diff
 from telephony.media.session import (
     AudioFrame,
@@ -392,3 +392,60 @@ async def test_sent_audio_listeners_see_what_goes_out_on_the_shared_timeline(
     assert positions == [positions[0] + i * FRAME for i in range(5)]
     # What we sent and what we heard in the same tick sit at the same place on the timeline.
     assert abs(received[0].position - positions[0]) <= FRAME
+
+
+async def test_a_long_prompt_ending_mid_frame_goes_out_bit_exact_across_a_codec_change(
+    engine: MediaEngine, clock: TestClock, peers: list[PlainPeer]
+) -> None:
+    # Prompts are encoded ahead in chunks; a re-INVITE switching the law mid-prompt must
+    # switch the very next packet, and the partial last frame is completed with silence.
+    peer = PlainPeer()
+    peers.append(peer)
+    rng = np.random.default_rng(5)
+    prompt = rng.normal(0, 4000, 60 * FRAME + 70).astype(np.int16)
+    session = engine.open_session(MediaParams(remote=peer.address))
+    handle = session.play(prompt)
+    await run_ticks(engine, clock, 30)
+    session.update(MediaParams(remote=peer.address, law=G711Law.PCMA))
+    await run_ticks(engine, clock, 35)
+    assert await handle is PlaybackOutcome.FINISHED
+    packets = peer.collect()[:61]
+    pcmu = sum(p.payload_type == PCMU.law.payload_type for p in packets)
+    assert 0 < pcmu < 61
+    assert [p.payload_type for p in packets] == [0] * pcmu + [8] * (61 - pcmu)
+    padded = np.concatenate([prompt, np.zeros(FRAME - 70, dtype=np.int16)])
+    expected = PCMU.encode(padded[: pcmu * FRAME]).tobytes() + (
+        PCMA.encode(padded[pcmu * FRAME :]).tobytes()
+    )
+    assert b"".join(p.payload for p in packets) == expected
+
+
+async def test_frames_keep_their_timeline_position_when_a_listener_subscribes_mid_call(
+    engine: MediaEngine, clock: TestClock, peers: list[PlainPeer]
+) -> None:
+    # Nobody listening means nothing is decoded; a listener that comes later (the IVR
+    # starting to listen for speech) still gets frames where they belong on the timeline.
+    phone = PlainPeer()
+    peers.append(phone)
+    listening = engine.open_session(MediaParams(remote=None))
+    later = engine.open_session(MediaParams(remote=None))
+    heard: list[AudioFrame] = []
+    heard_later: list[AudioFrame] = []
+    listening.subscribe_audio(heard.append)
+    voice = PCMU.encode(tone(500, 0.2, level=-12))
+    for i in range(10):
+        if i == 3:
+            await run_ticks(engine, clock, 1)  # the stream pauses: its timeline lags the ticks
+        payload = voice[i * FRAME : (i + 1) * FRAME].tobytes()
+        for session in (listening, later):
+            phone.send(RtpPacket(0, 40 + i, 9000 + i * FRAME, 7, payload), session.local_address)
+        if i == 6:
+            later.subscribe_audio(heard_later.append)
+        await run_ticks(engine, clock, 1)
+    assert len(heard) == 10
+    assert len(heard_later) == 4
+    for late, early in zip(heard_later, heard[6:], strict=True):
+        assert late.position == early.position
+        assert late.rtp_timestamp == early.rtp_timestamp
+        np.testing.assert_array_equal(late.pcm, early.pcm)
+    assert later.stats.packets_received == 10
