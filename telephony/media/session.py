@@ -1,8 +1,8 @@
 """One call's RTP session: what it sends on each engine tick, and its receive pipeline.
 
 A session never schedules anything itself. On each 20 ms tick of the session's slot the media
-engine (engine.py) calls ``read_one`` for each waiting datagram, then ``receive_due`` and
-``next_outgoing``; everything the session does is a function of those calls, the tick number
+engine (engine.py) calls ``send_tick``, then ``read_one`` for each waiting datagram, then
+``receive_due``; everything the session does is a function of those calls, the tick number
 and the time passed in.
 
 Send side, in priority order each tick: an RFC 4733 event being sent, the prompt queue

@@ -14,6 +14,7 @@ import pytest
 import soundfile
 
 from telephony.media.audio import aligned_snr_db, read_wav
+from telephony.media.dtmf import DtmfDigit
 from telephony.media.engine import MediaEngine
 from telephony.media.g711 import G711Law
 from telephony.media.ports import PortAllocator
@@ -126,7 +127,7 @@ async def test_sessions_talk_over_ipv6() -> None:
     async with MediaEngine(ports=ports(), host="::1") as engine:
         a = engine.open_session(MediaParams(remote=None))
         b = engine.open_session(MediaParams(remote=a.local_address))
-        digits = []
+        digits: list[DtmfDigit] = []
         a.subscribe_dtmf(digits.append)
         assert await asyncio.wait_for(b.send_dtmf("7"), timeout=10)
         await asyncio.sleep(0.1)
