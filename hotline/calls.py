@@ -373,8 +373,17 @@ class CallManager:
         if not contacts:
             self._offer_failed(call, action.agent_id, OfferOutcome.UNREACHABLE)
             return
-        media = self._telephony.open_media()
-        leg = self._telephony.place_call(contacts[0], media)
+        try:
+            media = self._telephony.open_media()
+        except PortsExhausted:
+            self._offer_failed(call, action.agent_id, OfferOutcome.UNREACHABLE)
+            return
+        try:
+            leg = self._telephony.place_call(contacts[0], media)
+        except LookupError:  # the phone's registration expired a moment ago
+            media.close()
+            self._offer_failed(call, action.agent_id, OfferOutcome.UNREACHABLE)
+            return
         agent = AgentLeg(action.agent_id, leg, media)
         call.agent_legs[action.agent_id] = agent
         async for event in leg.events():
