@@ -224,6 +224,22 @@ function unhold() {
   act(() => api("POST", `/api/calls/${encodeURIComponent(desk.call.id)}/unhold`));
 }
 
+// Card numbers and other sensitive data must never reach the recording (issue 6).
+function pauseRecording() {
+  act(async () => {
+    await api("POST", `/api/calls/${encodeURIComponent(desk.call.id)}/recording/pause`,
+      { reason: "sensitive data" });
+    toast(t("rec.paused"), "info");
+  });
+}
+
+function resumeRecording() {
+  act(async () => {
+    await api("POST", `/api/calls/${encodeURIComponent(desk.call.id)}/recording/resume`);
+    toast(t("rec.resumed"), "info");
+  });
+}
+
 function transfer() {
   const target = $("xfer-target").value;
   if (!target) { toast(t("xfer.pick"), "error"); return; }
@@ -296,6 +312,8 @@ function render() {
   $("btn-hold").disabled = !talking || desk.call.phase === "held";
   $("btn-unhold").disabled = !talking || desk.call.phase !== "held";
   $("btn-transfer").disabled = !talking;
+  $("btn-rec-pause").disabled = !talking;
+  $("btn-rec-resume").disabled = !talking;
   for (const b of $("closing-buttons").children) b.disabled = !talking;
   $("wrapup").hidden = !inWrapup;
   renderScript();
@@ -378,6 +396,8 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("btn-logout-acd").onclick = () => setState({ state: "logged_out" });
   $("btn-hold").onclick = hold;
   $("btn-unhold").onclick = unhold;
+  $("btn-rec-pause").onclick = pauseRecording;
+  $("btn-rec-resume").onclick = resumeRecording;
   $("btn-transfer").onclick = transfer;
   $("xfer-senior").onchange = renderScript;
   $("btn-complaint").onclick = openComplaint;

@@ -119,6 +119,14 @@ async def test_agent_takes_a_call_from_pop_to_wrapup(
     await page.locator("#btn-unhold").click()
     await expect(page.get_by_test_id("agent-state")).to_have_text("通话中", timeout=WAIT)
 
+    # Issue 6: a card number is coming; the agent pauses the recording, then resumes it.
+    root = service.config.recordings.root
+    await wait_for(lambda: any(root.rglob("*.wav")), timeout=20, what="the recording")
+    await page.locator("#btn-rec-pause").click()
+    await expect(page.locator("#toast")).to_contain_text("录音已暂停", timeout=WAIT)
+    await page.locator("#btn-rec-resume").click()
+    await expect(page.locator("#toast")).to_contain_text("录音已恢复", timeout=WAIT)
+
     # SPEC-P5 + Q7: the closing phrase ends the call; the service, not the agent, hangs up.
     await page.locator("button.phrase[data-phrase=P5]").click()
     await expect(page.get_by_test_id("wrapup")).to_be_visible(timeout=WAIT)
