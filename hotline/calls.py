@@ -54,7 +54,7 @@ from recordings.writer import Channel
 from telephony.media.bridge import Bridge, BridgeLeg, TapFrame
 from telephony.media.dtmf import DtmfDigit, DtmfKey, DtmfSource
 from telephony.media.ports import PortsExhausted
-from telephony.media.session import RtpSession
+from telephony.media.session import PlaybackOutcome, RtpSession
 from telephony.sdp import NoCommonCodec
 from telephony.sip.address import Peer
 from telephony.sip.call_events import (
@@ -558,8 +558,9 @@ class CallManager:
 
         async def loop() -> None:
             music = self._prompts.get(MUSIC_ON_HOLD_PROMPT, call.language).samples
-            while True:
-                await call.media.play(music)
+            # Until cancelled; a closed session ends it (play would return at once forever).
+            while await call.media.play(music) is not PlaybackOutcome.CLOSED:
+                pass
 
         call.music = asyncio.ensure_future(loop())
 

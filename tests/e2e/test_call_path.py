@@ -28,11 +28,9 @@ from acd.events import (
     TalkEnded,
 )
 from hotline.app import Service
-from prompts.catalogue import PromptCatalogue
 
 pytestmark = pytest.mark.interop
 
-CATALOGUE = PromptCatalogue()
 # China's ring cadence: 1 s on, 4 s off (YD/T 1258); "three rings" of SPEC-Q1 is about 10 s.
 RING_CYCLE_SECONDS = 2.0
 
