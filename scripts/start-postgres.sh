@@ -97,6 +97,9 @@ if [[ -z "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = '$ROLE'")" ]];
     # CREATEDB: the tests make one fresh database per test and drop it afterwards.
     psql_admin -c "CREATE ROLE $ROLE LOGIN CREATEDB PASSWORD '$PASSWORD'" >&2
 fi
+# DROP DATABASE … WITH (FORCE) ends leftover sessions, which may run as another role (an
+# autovacuum worker on a just-used test database): that needs pg_signal_backend.
+psql_admin -c "GRANT pg_signal_backend TO $ROLE" >&2
 if [[ -z "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$DATABASE'")" ]]; then
     psql_admin -c "CREATE DATABASE $DATABASE OWNER $ROLE" >&2
 fi
