@@ -138,16 +138,11 @@ async def unhold(request: web.Request) -> web.Response:
 
 @routes.post("/api/calls/{call_id}/close")
 async def close_call(request: web.Request) -> web.Response:
-    principal = await principal_of(request)
-    number = _own_agent(principal)
-    call_id = request.match_info["call_id"]
-    calls = request.app[CALLS]
-    if calls.active_call_of(number) != call_id:
-        raise PermissionDenied(f"call {call_id} is not agent {number}'s call")
+    call_id = await _own_call(request)
     phrase = text_field(await json_body(request), "phrase")
     if phrase not in CLOSING_PHRASES:
         raise BadRequest(f"phrase must be one of {list(CLOSING_PHRASES)}")
-    calls.close_call(call_id, phrase)
+    request.app[CALLS].close_call(call_id, phrase)
     return web.json_response({"call_id": call_id, "closing": phrase})
 
 

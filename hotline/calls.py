@@ -50,7 +50,7 @@ from prompts.texts import Language
 from recordings.catalog import CallInfo
 from recordings.policy import Phase as RecordingPhase
 from recordings.recorder import Recorder
-from recordings.writer import Channel
+from recordings.writer import Channel, StereoWavWriter
 from telephony.media.bridge import Bridge, BridgeLeg, TapFrame
 from telephony.media.dtmf import DtmfDigit, DtmfKey, DtmfSource
 from telephony.media.ports import PortsExhausted
@@ -605,19 +605,21 @@ class CallManager:
             # A full disk must not drop the caller: the call goes on unrecorded.
             log.exception("recording of call %s could not start", call.call_id)
 
-    def pause_recording(self, call_id: str, reason: str) -> None:
-        """Card numbers and other sensitive data: nothing reaches the disk until resumed."""
+    def _recording_of(self, call_id: str) -> StereoWavWriter:
         writer = self._recorder.active(call_id) if self._recorder else None
         if writer is None:
             raise NotFound(f"call {call_id} is not being recorded")
+        return writer
+
+    def pause_recording(self, call_id: str, reason: str) -> None:
+        """Card numbers and other sensitive data: nothing reaches the disk until resumed."""
+        writer = self._recording_of(call_id)
         if writer.paused:
             raise Conflict(f"the recording of call {call_id} is already paused")
         writer.pause(asyncio.get_running_loop().time(), reason)
 
     def resume_recording(self, call_id: str) -> None:
-        writer = self._recorder.active(call_id) if self._recorder else None
-        if writer is None:
-            raise NotFound(f"call {call_id} is not being recorded")
+        writer = self._recording_of(call_id)
         if not writer.paused:
             raise Conflict(f"the recording of call {call_id} is not paused")
         writer.resume(asyncio.get_running_loop().time())
